@@ -1,0 +1,180 @@
+"""The event vocabulary every part of Loco speaks.
+
+A run is a stream of these events. The orchestrator produces them; the UI, the store and
+headless output consume them; a stored run replays through the same types. Each event
+serialises to one JSON object with ``type``, ``run_id`` and ``t`` (seconds since the run
+started, from a monotonic clock).
+"""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+
+class FailureCategory(StrEnum):
+    """Why a model call failed. Callers branch on these, never on message text."""
+
+    UNREACHABLE = "unreachable"
+    MODEL_MISSING = "model_missing"
+    HTTP_ERROR = "http_error"
+    TIMEOUT_FIRST_TOKEN = "timeout_first_token"
+    STALLED = "stalled"
+    DROPPED = "dropped"
+    CONTEXT_OVERFLOW = "context_overflow"
+    RATE_LIMITED = "rate_limited"
+    CANCELLED = "cancelled"
+    BAD_OUTPUT = "bad_output"
+
+
+class CallStats(BaseModel):
+    """What one model call cost. Server-reported counts win over client estimates."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tokens_in: int = 0
+    tokens_out: int = 0
+    ttft_s: float | None = None
+    tokens_per_s: float | None = None
+    duration_s: float = 0.0
+
+
+class _Event(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    run_id: str
+    t: float = 0.0
+
+    def to_json(self) -> str:
+        return self.model_dump_json(exclude_none=True)
+
+
+class RunStarted(_Event):
+    type: Literal["run_started"] = "run_started"
+    prompt: str
+    mode: Literal["role", "ensemble", "workflow"]
+    target: str
+
+
+class Route(_Event):
+    """Which role/model serves a request, and why (rule, default, fallback, ...)."""
+
+    type: Literal["route"] = "route"
+    role: str | None = None
+    model: str
+    reason: str
+    member: str | None = None
+    category: FailureCategory | None = None
+
+
+class MemberStarted(_Event):
+    type: Literal["member_started"] = "member_started"
+    member: str
+    model: str
+    persona: str | None = None
+    role: str | None = None
+    attempt: int = 1
+
+
+class Delta(_Event):
+    type: Literal["delta"] = "delta"
+    member: str
+    text: str
+    # Reasoning ("thinking") tokens are kept apart from the answer.
+    channel: Literal["answer", "thinking"] = "answer"
+
+
+class Parse(_Event):
+    """One parser event for a member's output: format, call, repair, classification."""
+
+    type: Literal["parse"] = "parse"
+    member: str
+    kind: str
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+
+class MemberFinished(_Event):
+    type: Literal["member_finished"] = "member_finished"
+    member: str
+    model: str
+    stats: CallStats
+    text: str = ""
+
+
+class MemberFailed(_Event):
+    type: Literal["member_failed"] = "member_failed"
+    member: str
+    model: str
+    category: FailureCategory
+    message: str
+
+
+class JudgeStarted(_Event):
+    """The judge begins; ``labels`` records the shuffled label -> member permutation."""
+
+    type: Literal["judge_started"] = "judge_started"
+    member: Literal["judge"] = "judge"
+    model: str
+    labels: dict[str, str]
+
+
+class Verdict(_Event):
+    type: Literal["verdict"] = "verdict"
+    winner: str | None
+    label: str | None
+    mode: Literal["pick", "synthesize"]
+    confidence: float
+    reason: str
+    # Which parse path read the verdict ("json", "winner_line", "fallback", ...).
+    parsed_by: str = ""
+
+
+class PhaseStarted(_Event):
+    type: Literal["phase_started"] = "phase_started"
+    phase: str
+    phase_type: str
+
+
+class PhaseFinished(_Event):
+    type: Literal["phase_finished"] = "phase_finished"
+    phase: str
+    status: Literal["ok", "partial", "failed", "cancelled"]
+
+
+class RunFinished(_Event):
+    type: Literal["run_finished"] = "run_finished"
+    status: Literal["ok", "partial", "failed", "cancelled"]
+    message: str | None = None
+
+
+Event = Annotated[
+    Union[
+        RunStarted,
+        Route,
+        MemberStarted,
+        Delta,
+        Parse,
+        MemberFinished,
+        MemberFailed,
+        JudgeStarted,
+        Verdict,
+        PhaseStarted,
+        PhaseFinished,
+        RunFinished,
+    ],
+    Field(discriminator="type"),
+]
+
+_event_adapter: TypeAdapter[Event] = TypeAdapter(Event)
+
+
+def event_from_json(line: str | bytes) -> Event:
+    """Read back one JSONL line written by ``_Event.to_json``."""
+    return _event_adapter.validate_python(json.loads(line))
+
+
+def event_from_dict(data: dict[str, Any]) -> Event:
+    return _event_adapter.validate_python(data)
