@@ -52,7 +52,7 @@ class DropConnection(Exception):
 
 Handler = Callable[[Request], Awaitable[Response]]
 
-_REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 429: "Too Many Requests",
+_REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed", 429: "Too Many Requests",
             500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
 
 
@@ -153,6 +153,11 @@ class LoopbackServer:
                 response = Response.json({"error": f"fake server error: {exc!r}"}, 500)
             await self._write_until_client_leaves(reader, writer, response)
         except (ConnectionError, DropConnection, asyncio.IncompleteReadError):
+            pass
+        except asyncio.CancelledError:
+            # Only stop() cancels these; ending quietly avoids a spurious "exception in
+            # callback" log from asyncio's connection callback (CPython 3.11 calls
+            # task.exception() on the cancelled task).
             pass
         finally:
             try:

@@ -1,0 +1,486 @@
+"""OpenAI-compatible chat completions (llama.cpp server, LM Studio, vLLM, ...) over httpx.
+
+``stream_chat`` posts ``{base_url}/chat/completions`` with ``stream: true`` and
+``stream_options.include_usage``, reads the Server-Sent Events line by line and yields
+Chunks: answer text, reasoning kept apart (``reasoning_content`` or ``reasoning``), and on the
+last chunk the tool calls reassembled from their deltas plus the call's stats. Every failure
+surfaces as a ``ProviderError`` with a category; the API key never appears in one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+from collections.abc import AsyncIterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from loco_tui.providers.base import (
+    ChatMessage,
+    Chunk,
+    FailureCategory,
+    Health,
+    ModelInfo,
+    ProviderError,
+    StatsClock,
+    Timeouts,
+    guard_stream,
+)
+
+if TYPE_CHECKING:
+    from loco_tui.registry.schema import OpenAIProviderConfig
+
+__all__ = ["OpenAIProvider", "map_options"]
+
+# Options every OpenAI-compatible server understands, passed through under their own name.
+_PASS = frozenset({
+    "temperature", "top_p", "max_tokens", "seed", "stop", "presence_penalty",
+    "frequency_penalty", "logit_bias", "response_format", "tools", "tool_choice", "n",
+    "max_completion_tokens", "logprobs", "top_logprobs", "user",
+})
+# Ollama-only knobs the OpenAI API cannot express (num_ctx is set when the server loads the
+# model, not per request). Dropped rather than sent, since a strict server rejects them.
+_DROP = frozenset({
+    "num_ctx", "num_gpu", "num_thread", "num_batch", "num_keep", "main_gpu", "use_mmap",
+    "use_mlock", "low_vram", "numa", "vocab_only", "f16_kv", "keep_alive", "mirostat",
+    "mirostat_eta", "mirostat_tau", "penalize_newline", "tfs_z", "typical_p",
+    "repeat_last_n", "stream", "stream_options", "model", "messages",
+})
+_CONTEXT_WORDS = ("context length", "context_length", "context size", "context window",
+                  "exceed_context", "maximum context", "too many tokens", "n_ctx")
+
+
+def map_options(options: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Registry/Ollama-style options -> request fields.
+
+    Standard fields pass through; ``num_predict`` becomes ``max_tokens`` (unless that is set,
+    and not when it means "unlimited"); Ollama-only knobs are dropped. Anything else (top_k,
+    min_p, repeat_penalty, chat_template_kwargs, ...) is passed on: local servers accept their
+    own extensions and ignore what they do not know.
+    """
+    out: dict[str, Any] = {}
+    if not options:
+        return out
+    for key, value in options.items():
+        if key == "num_predict":
+            if isinstance(value, int) and value > 0 and "max_tokens" not in options:
+                out["max_tokens"] = value
+        elif key in _DROP:
+            continue
+        else:
+            out[key] = value
+    return out
+
+
+def _format_params(n: Any) -> str | None:
+    if not isinstance(n, (int, float)) or n <= 0:
+        return None
+    for div, unit in ((1e12, "T"), (1e9, "B"), (1e6, "M")):
+        if n >= div:
+            return f"{n / div:.3g}{unit}"
+    return str(int(n))
+
+
+def _error_text(body: bytes) -> tuple[str, str]:
+    """(message, searchable text) from an error body in any of the shapes servers use."""
+    text = body.decode("utf-8", "replace").strip()
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return text[:300], text.lower()
+    return _error_from_obj(data)
+
+
+def _error_from_obj(data: Any) -> tuple[str, str]:
+    err = data.get("error", data) if isinstance(data, dict) else data
+    if isinstance(err, dict):
+        msg = str(err.get("message") or err.get("detail") or err.get("error") or err)
+        hay = " ".join(str(err.get(k) or "") for k in ("message", "type", "code"))
+    else:
+        msg = str(err)
+        hay = msg
+    return msg[:300], hay.lower()
+
+
+def _is_context(hay: str) -> bool:
+    return any(w in hay for w in _CONTEXT_WORDS)
+
+
+class OpenAIProvider:
+    """A server speaking the OpenAI chat completions API (``base_url`` ends in ``/v1``)."""
+
+    def __init__(
+        self,
+        name: str,
+        base_url: str,
+        *,
+        api_key: str | None = None,
+        timeouts: Timeouts = Timeouts(),
+        api_key_env: str | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.name = name
+        self.base_url = base_url.rstrip("/")
+        self.timeouts = timeouts
+        self.api_key_env = api_key_env  # only the variable's name, for messages
+        self._api_key = api_key or None
+        self._transport = transport
+        self._client: httpx.AsyncClient | None = None
+        # What messages show: never credentials, whether a key or user:pass in the URL.
+        self._shown_url = self.base_url
+        try:
+            url = httpx.URL(self.base_url)
+            if url.userinfo:
+                self._shown_url = str(url.copy_with(username=None, password=None))
+        except httpx.InvalidURL:
+            pass  # reported as UNREACHABLE by the first call
+
+    @classmethod
+    def from_config(
+        cls, name: str, config: OpenAIProviderConfig, env: Mapping[str, str] | None = None
+    ) -> OpenAIProvider:
+        """Build from a registry entry, reading the key from the variable ``api_key_env``."""
+        env = os.environ if env is None else env
+        key = env.get(config.api_key_env) if config.api_key_env else None
+        t = config.timeouts
+        return cls(
+            name,
+            config.base_url,
+            api_key=key,
+            api_key_env=config.api_key_env,
+            timeouts=Timeouts(connect=t.connect_s, first_token=t.first_token_s, idle=t.idle_s),
+        )
+
+    def __repr__(self) -> str:
+        return f"OpenAIProvider({self.name!r}, {self._shown_url!r})"
+
+    # -- plumbing --------------------------------------------------------------------
+    def _http(self) -> httpx.AsyncClient:
+        if self._client is None or self._client.is_closed:
+            headers = {"Accept": "application/json"}
+            if self._api_key:
+                headers["Authorization"] = f"Bearer {self._api_key}"
+            t = self.timeouts
+            self._client = httpx.AsyncClient(
+                headers=headers,
+                timeout=httpx.Timeout(t.connect, read=max(10.0, t.connect)),
+                transport=self._transport,
+            )
+        return self._client
+
+    def _redact(self, text: str) -> str:
+        if self._api_key and self._api_key in text:
+            text = text.replace(self._api_key, "***")
+        return text
+
+    def _fail(self, category: FailureCategory, message: str) -> ProviderError:
+        return ProviderError(category, self._redact(message))
+
+    def _status_error(self, status: int, body: bytes, model: str | None) -> ProviderError:
+        msg, hay = _error_text(body)
+        detail = f"HTTP {status}: {msg}" if msg else f"HTTP {status}"
+        if status in (401, 403):
+            env = f"${self.api_key_env}" if self.api_key_env else "the API key"
+            hint = f"check {env}" if self._api_key else f"no API key sent: set {env}"
+            return self._fail(FailureCategory.HTTP_ERROR,
+                              f"authentication failed at {self._shown_url} ({hint}): {detail}")
+        if status == 404:
+            what = f"model {model!r} not found" if model else "not found"
+            if "model" not in hay:
+                # Not the server saying the model is missing: likely a wrong path.
+                what += " (is base_url right? it usually ends in /v1)"
+            return self._fail(FailureCategory.MODEL_MISSING,
+                              f"{what} at {self._shown_url}: {detail}")
+        if status == 429:
+            return self._fail(FailureCategory.RATE_LIMITED, f"rate limited: {detail}")
+        if status in (400, 413, 422) and _is_context(hay):
+            return self._fail(FailureCategory.CONTEXT_OVERFLOW, f"context overflow: {detail}")
+        return self._fail(FailureCategory.HTTP_ERROR, detail)
+
+    def _transport_error(self, exc: Exception, streaming: bool) -> ProviderError:
+        kind = type(exc).__name__
+        detail = str(exc) or kind
+        if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout)):
+            return self._fail(FailureCategory.UNREACHABLE,
+                              f"cannot connect to {self._shown_url}: {detail}")
+        if isinstance(exc, (httpx.UnsupportedProtocol, httpx.InvalidURL)):
+            return self._fail(FailureCategory.UNREACHABLE,
+                              f"bad base_url {self._shown_url!r}: {detail}")
+        if isinstance(exc, httpx.TimeoutException):
+            cat = FailureCategory.STALLED if streaming else FailureCategory.TIMEOUT_FIRST_TOKEN
+            return self._fail(cat, f"{kind}: {detail}")
+        if isinstance(exc, httpx.DecodingError):
+            return self._fail(FailureCategory.BAD_OUTPUT, f"undecodable response: {detail}")
+        return self._fail(FailureCategory.DROPPED, f"connection lost ({kind}): {detail}")
+
+    def _event_error(self, err: Any) -> ProviderError:
+        msg, hay = _error_from_obj({"error": err})
+        if _is_context(hay):
+            cat = FailureCategory.CONTEXT_OVERFLOW
+        elif "rate limit" in hay or "rate_limit" in hay:
+            cat = FailureCategory.RATE_LIMITED
+        elif "not found" in hay or "not_found" in hay or "does not exist" in hay:
+            cat = FailureCategory.MODEL_MISSING
+        else:
+            cat = FailureCategory.DROPPED
+        return self._fail(cat, f"server error mid-stream: {msg}")
+
+    # -- chat ------------------------------------------------------------------------
+    def stream_chat(
+        self,
+        model: str,
+        messages: list[ChatMessage],
+        options: dict[str, Any] | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> AsyncIterator[Chunk]:
+        """Stream a reply as Chunks; the last has ``done=True``, stats and any tool calls.
+
+        Raises ProviderError only. Closing the iterator (or cancelling its consumer) closes
+        the HTTP response, which stops generation on the server.
+        """
+        t = timeouts or self.timeouts
+        return guard_stream(self._stream(model, messages, options, t), t)
+
+    async def _stream(
+        self, model: str, messages: list[ChatMessage], options: dict[str, Any] | None,
+        t: Timeouts,
+    ) -> AsyncIterator[Chunk]:
+        body: dict[str, Any] = {"model": model, "messages": messages}
+        body.update(map_options(options))
+        body["stream"] = True
+        body["stream_options"] = {"include_usage": True}
+        # Reads are bounded by guard_stream (first token, idle), not by httpx.
+        timeout = httpx.Timeout(t.connect, read=None)
+        clock = StatsClock()
+        saw = clock.saw_output
+        loads = json.loads
+        finish: str | None = None
+        done = False
+        usage: dict[str, Any] | None = None
+        timings: Any = None
+        calls: dict[int, list[Any]] = {}  # index -> [name, [argument pieces], id]
+        headers_seen = False
+        try:
+            async with self._http().stream(
+                "POST", self.base_url + "/chat/completions", json=body, timeout=timeout
+            ) as resp:
+                headers_seen = True
+                if resp.status_code >= 400:
+                    raise self._status_error(resp.status_code, await resp.aread(), model)
+                ctype = resp.headers.get("content-type", "")
+                if "event-stream" not in ctype and "json" in ctype:
+                    # A server that ignored stream:true answers with one completion object.
+                    yield self._whole(await resp.aread(), clock)
+                    return
+                # SSE, split here on bytes: cheaper than aiter_lines' text decoding, and
+                # json.loads takes bytes. Events are single `data:` lines on every server
+                # we target; blank lines, `:` comments and event:/id:/retry: are skipped.
+                rest = b""
+                try:
+                    async for raw in resp.aiter_bytes():
+                        if rest:
+                            raw = rest + raw
+                        lines = raw.split(b"\n")
+                        rest = lines.pop()
+                        for line in lines:
+                            if line[:5] != b"data:":
+                                continue
+                            data = line[5:].strip()
+                            if data == b"[DONE]":
+                                done = True
+                                break
+                            try:
+                                obj = loads(data)
+                            except ValueError:
+                                raise self._fail(
+                                    FailureCategory.BAD_OUTPUT,
+                                    f"malformed event from server: {data[:120]!r}") from None
+                            if type(obj) is not dict:
+                                raise self._fail(
+                                    FailureCategory.BAD_OUTPUT,
+                                    f"unexpected event from server: {data[:120]!r}")
+                            if obj.get("error"):
+                                raise self._event_error(obj["error"])
+                            u = obj.get("usage")
+                            if u:
+                                usage = u
+                            if "timings" in obj:  # llama.cpp's server: its own clock
+                                timings = obj["timings"]
+                            choices = obj.get("choices")
+                            if not choices:
+                                continue  # the usage-only chunk, or choices: null
+                            choice = choices[0]
+                            delta = choice.get("delta")
+                            if delta:
+                                text = delta.get("content") or ""
+                                thinking = (delta.get("reasoning_content")
+                                            or delta.get("reasoning") or "")
+                                if text or thinking:
+                                    saw()
+                                    yield Chunk(text, thinking)
+                                tcs = delta.get("tool_calls")
+                                if tcs:
+                                    _add_tool_deltas(calls, tcs)
+                                    if not (text or thinking):
+                                        saw()
+                                        # Keep-alive: arguments may stream for long and the
+                                        # idle timeout must see them; the calls themselves
+                                        # come whole on the last chunk.
+                                        yield Chunk()
+                            reason = choice.get("finish_reason")
+                            if reason:
+                                finish = reason
+                        if done:
+                            break
+                except httpx.HTTPError:
+                    if finish is None:
+                        raise
+                    # Cut after the finish chunk: the reply is whole, only usage is lost.
+        except ProviderError:
+            raise
+        except httpx.HTTPError as exc:
+            raise self._transport_error(exc, headers_seen) from None
+        if finish is None and not done:
+            raise self._fail(FailureCategory.DROPPED,
+                             "stream ended before the reply finished (no finish_reason/[DONE])")
+        tokens_in = tokens_out = gen_ms = None
+        if usage:
+            tokens_in = usage.get("prompt_tokens")
+            tokens_out = usage.get("completion_tokens")
+        if isinstance(timings, dict):
+            gen_ms = timings.get("predicted_ms")
+        yield Chunk(
+            done=True,
+            tool_calls=_finish_tool_calls(calls) if calls else None,
+            stats=clock.stats(
+                tokens_in=tokens_in if isinstance(tokens_in, int) else 0,
+                tokens_out=tokens_out if isinstance(tokens_out, int) else None,
+                gen_seconds=gen_ms / 1000 if isinstance(gen_ms, (int, float)) and gen_ms > 0
+                else None),
+            done_reason=finish or "stop",
+        )
+
+    def _whole(self, body: bytes, clock: StatsClock) -> Chunk:
+        """A non-streamed ``chat.completion`` as one final chunk (text included)."""
+        try:
+            obj = json.loads(body)
+            choice = obj["choices"][0]
+            msg = choice.get("message") or {}
+        except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+            raise self._fail(FailureCategory.BAD_OUTPUT,
+                             f"unexpected response: {body[:120]!r}") from None
+        if isinstance(obj, dict) and obj.get("error"):
+            raise self._event_error(obj["error"])
+        text = msg.get("content") or ""
+        thinking = msg.get("reasoning_content") or msg.get("reasoning") or ""
+        clock.saw_output()
+        calls: dict[int, list[Any]] = {}
+        if msg.get("tool_calls"):
+            _add_tool_deltas(calls, msg["tool_calls"])
+        usage = obj.get("usage") or {}
+        out = usage.get("completion_tokens")
+        return Chunk(
+            text=text, thinking=thinking, done=True,
+            tool_calls=_finish_tool_calls(calls) if calls else None,
+            stats=clock.stats(tokens_in=usage.get("prompt_tokens") or 0,
+                              tokens_out=out if isinstance(out, int) else None),
+            done_reason=choice.get("finish_reason") or "stop",
+        )
+
+    # -- the rest of the protocol ----------------------------------------------------
+    async def _get_models(self) -> list[ModelInfo]:
+        try:
+            resp = await self._http().get(self.base_url + "/models")
+        except httpx.HTTPError as exc:
+            raise self._transport_error(exc, False) from None
+        if resp.status_code >= 400:
+            raise self._status_error(resp.status_code, resp.content, None)
+        try:
+            data = resp.json().get("data")
+            if data is None:
+                data = []
+            models = []
+            for m in data:
+                meta = m.get("meta") or {}  # llama.cpp server adds n_params / size
+                models.append(ModelInfo(
+                    name=str(m["id"]),
+                    parameter_size=_format_params(meta.get("n_params")),
+                    size_bytes=meta.get("size") if isinstance(meta.get("size"), int) else None,
+                ))
+        except (ValueError, KeyError, TypeError, AttributeError):
+            raise self._fail(FailureCategory.BAD_OUTPUT,
+                             f"unexpected /models response: {resp.text[:120]!r}") from None
+        return models
+
+    async def list_models(self) -> list[ModelInfo]:
+        """``GET {base_url}/models``. Raises ProviderError."""
+        return await self._get_models()
+
+    async def health(self) -> Health:
+        """Reachability, latency and the model list. Never raises (except on cancel)."""
+        start = time.monotonic()
+        try:
+            models = await self._get_models()
+        except ProviderError as exc:
+            latency = time.monotonic() - start
+            return Health(up=False, latency_s=latency if
+                          exc.category is not FailureCategory.UNREACHABLE else None,
+                          detail=exc.message)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - health must never raise
+            return Health(up=False, detail=self._redact(f"{type(exc).__name__}: {exc}"))
+        latency = time.monotonic() - start
+        return Health(up=True, latency_s=latency, detail=f"{len(models)} models",
+                      models=models)
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+
+def _add_tool_deltas(calls: dict[int, list[Any]], deltas: Any) -> None:
+    """Merge ``delta.tool_calls`` into ``calls`` (index -> [name, [argument pieces], id])."""
+    if not isinstance(deltas, list):
+        return
+    for d in deltas:
+        if not isinstance(d, dict):
+            continue
+        call_id = d.get("id")
+        index = d.get("index")
+        if not isinstance(index, int):  # servers that omit the index: go by id
+            index = next((i for i, c in calls.items() if call_id and c[2] == call_id), None)
+            if index is None:
+                index = len(calls) if call_id or not calls else max(calls)
+        entry = calls.get(index)
+        if entry is None:
+            entry = calls[index] = ["", [], call_id]
+        fn = d.get("function") or {}
+        name = fn.get("name")
+        if name and name != entry[0]:  # some servers repeat the whole name on every delta
+            entry[0] += name
+        args = fn.get("arguments")
+        if args:
+            entry[1].append(args if isinstance(args, str) else json.dumps(args))
+
+
+def _finish_tool_calls(calls: dict[int, list[Any]]) -> list[dict[str, Any]]:
+    out = []
+    for index in sorted(calls):
+        name, pieces, _ = calls[index]
+        raw = "".join(pieces)
+        arguments: dict[str, Any]
+        if not raw.strip():
+            arguments = {}
+        else:
+            try:
+                decoded = json.loads(raw)
+            except ValueError:
+                decoded = None
+            arguments = decoded if isinstance(decoded, dict) else {"_raw": raw}
+        out.append({"name": name, "arguments": arguments})
+    return out
