@@ -10,9 +10,17 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Collection, Mapping
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 Size = Literal["XS", "S", "M", "L", "XL"]
 Identifier = Annotated[str, Field(min_length=1)]
@@ -88,25 +96,32 @@ class EnsembleMemberConfig(_Strict):
 
 class EnsembleConfig(_Strict):
     members: list[EnsembleMemberConfig] = Field(min_length=1)
-    judge: str | None = "judge"  # a role; None runs the ensemble without a judge
+    judge: str | None = "judge"  # a role; None (`judge = false` in TOML) runs without a judge
     mode: Literal["parallel", "sequential"] = "parallel"
     verdict: Literal["pick", "synthesize", "pick_or_synthesize"] = "pick_or_synthesize"
 
+    @field_validator("judge", mode="before")
+    @classmethod
+    def _no_judge(cls, judge: Any) -> Any:
+        # TOML has no null: `judge = false` (or "") is how a file says "no judge".
+        return None if judge is False or judge == "" else judge
+
+
+def _valid_pattern(pattern: str) -> str:
+    if len(pattern) > 2 and pattern.startswith("/") and pattern.endswith("/"):
+        try:
+            re.compile(pattern[1:-1])
+        except re.error as exc:
+            raise ValueError(f"bad regex {pattern}: {exc}") from None
+    elif not pattern.strip():
+        raise ValueError("an empty keyword matches nothing")
+    return pattern
+
 
 class RoutingRule(_Strict):
-    when: list[str] = Field(min_length=1)  # keywords, or /regex/
+    # Keywords, or /regex/; validated one by one so an error names the bad pattern's index.
+    when: list[Annotated[str, AfterValidator(_valid_pattern)]] = Field(min_length=1)
     role: str
-
-    @field_validator("when")
-    @classmethod
-    def _valid_patterns(cls, when: list[str]) -> list[str]:
-        for pattern in when:
-            if len(pattern) > 2 and pattern.startswith("/") and pattern.endswith("/"):
-                try:
-                    re.compile(pattern[1:-1])
-                except re.error as exc:
-                    raise ValueError(f"bad regex {pattern}: {exc}") from None
-        return when
 
 
 class RoutingConfig(_Strict):
@@ -144,13 +159,22 @@ class Registry(_Strict):
             return {k: [v] if isinstance(v, str) else v for k, v in roles.items()}
         return roles
 
-    def reference_errors(self) -> list[tuple[tuple[str | int, ...], str]]:
-        """Every dangling name, as (key path, message). Empty when the registry is whole."""
+    def reference_errors(
+        self, also_known: Mapping[str, Collection[str]] | None = None
+    ) -> list[tuple[tuple[str | int, ...], str]]:
+        """Every dangling name, as (key path, message). Empty when the registry is whole.
+
+        ``also_known`` maps a kind ("provider", "model", "role", "persona", "ensemble") to
+        names that exist but were left out because they failed validation themselves
+        (the loader reports those separately, and a reference to them is not dangling).
+        """
         errors: list[tuple[tuple[str | int, ...], str]] = []
+        extra = also_known or {}
 
         def need(kind: str, table: dict[str, Any], name: str | None, loc: tuple) -> None:
-            if name is not None and name not in table:
-                known = ", ".join(sorted(table)) or "none defined"
+            others = extra.get(kind, ())
+            if name is not None and name not in table and name not in others:
+                known = ", ".join(sorted({*table, *others})) or "none defined"
                 errors.append((loc, f"unknown {kind} '{name}' (known: {known})"))
 
         for mid, model in self.models.items():
@@ -168,6 +192,15 @@ class Registry(_Strict):
                 need("persona", self.personas, member.persona, (*loc, "persona"))
             need("role", self.roles, ens.judge, ("ensembles", eid, "judge"))
         need("role", self.roles, self.routing.default_role, ("routing", "default_role"))
+        if self.routing.strategy in ("model", "hybrid") and "orchestrator" not in self.roles:
+            if "orchestrator" not in extra.get("role", ()):
+                errors.append(
+                    (
+                        ("routing", "strategy"),
+                        f"strategy '{self.routing.strategy}' asks the 'orchestrator' role to "
+                        "route, but [roles] defines no orchestrator",
+                    )
+                )
         for i, rule in enumerate(self.routing.rules):
             need("role", self.roles, rule.role, ("routing", "rules", i, "role"))
         for wid, flow in self.workflows.items():
