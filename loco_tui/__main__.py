@@ -1,0 +1,3 @@
+from loco_tui.cli import main
+
+main()

@@ -1,0 +1,143 @@
+"""The `loco` command. Heavy imports live inside the commands: `loco --help` stays fast."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+if TYPE_CHECKING:
+    from loco_tui.registry import LoadedRegistry
+
+CONFIG_HELP = "Registry file (default: $LOCO_CONFIG, ./loco.toml, the user config dir, built-in)."
+
+
+def _load(config: Path | None) -> LoadedRegistry:
+    from loco_tui.registry import RegistryError, load_configured
+
+    try:
+        return load_configured(config)
+    except RegistryError as exc:
+        for issue in exc.issues:
+            click.echo(str(issue), err=True)
+        sys.exit(1)
+
+
+@click.group(invoke_without_command=True)
+@click.option("--config", type=click.Path(path_type=Path), help=CONFIG_HELP)
+@click.version_option(package_name="loco-tui", prog_name="loco")
+@click.pass_context
+def main(ctx: click.Context, config: Path | None) -> None:
+    """Loco: orchestrate several local LLMs at once. With no command, opens the workbench."""
+    ctx.ensure_object(dict)
+    ctx.obj["config"] = config
+    if ctx.invoked_subcommand is None:
+        loaded = _load(config)
+        from loco_tui.app import LocoApp
+
+        LocoApp(loaded).run()
+
+
+@main.command()
+@click.argument("prompt")
+@click.option("--workflow", "-w", help="Run a workflow of phases.")
+@click.option("--ensemble", "-e", help="Run an ensemble and its judge.")
+@click.option("--role", "-r", help="Send to one role (default: the router picks).")
+@click.option("--config", type=click.Path(path_type=Path), help=CONFIG_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON event per line.")
+@click.option("--seed", type=int, default=None, help="Seed the judge's label shuffle.")
+@click.pass_context
+def run(
+    ctx: click.Context,
+    prompt: str,
+    workflow: str | None,
+    ensemble: str | None,
+    role: str | None,
+    config: Path | None,
+    as_json: bool,
+    seed: int | None,
+) -> None:
+    """Run PROMPT headless. Exit 0 when the run finished ok or partial, 1 when it failed."""
+    if sum(x is not None for x in (workflow, ensemble, role)) > 1:
+        raise click.UsageError("choose at most one of --workflow, --ensemble, --role")
+    loaded = _load(config or ctx.obj.get("config"))
+    from loco_tui.headless import run_headless
+
+    status = run_headless(
+        loaded.registry, prompt, workflow=workflow, ensemble=ensemble, role=role,
+        as_json=as_json, seed=seed,
+    )
+    sys.exit(0 if status in ("ok", "partial") else 1)
+
+
+@main.command()
+@click.option("--config", type=click.Path(path_type=Path), help=CONFIG_HELP)
+@click.pass_context
+def check(ctx: click.Context, config: Path | None) -> None:
+    """Validate a registry: exit 1 with `file:line: message` lines on error."""
+    from loco_tui.registry import RegistryError, load_configured
+
+    explicit = config or ctx.obj.get("config")
+    try:
+        loaded = load_configured(explicit)
+    except RegistryError as exc:
+        for issue in exc.issues:
+            click.echo(str(issue), err=True)
+        sys.exit(1)
+    source = str(loaded.path) if loaded.path else "built-in default registry"
+    reg = loaded.registry
+    click.echo(
+        f"{source}: ok ({len(reg.providers)} providers, {len(reg.models)} models, "
+        f"{len(reg.roles)} roles, {len(reg.ensembles)} ensembles, {len(reg.workflows)} workflows)"
+    )
+
+
+@main.command()
+@click.option("--config", type=click.Path(path_type=Path), help=CONFIG_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+def models(ctx: click.Context, config: Path | None, as_json: bool) -> None:
+    """Show providers, models, the role mapping and what is reachable."""
+    loaded = _load(config or ctx.obj.get("config"))
+    from loco_tui.inventory import print_inventory
+
+    print_inventory(loaded.registry, as_json=as_json)
+
+
+@main.command()
+@click.option("--output", "-o", type=click.Path(path_type=Path), default=Path("loco.toml"),
+              show_default=True, help="Where to write the registry.")
+@click.option("--ollama", "ollama_hosts", multiple=True,
+              help="Ollama host to ask (default: $OLLAMA_HOST or 127.0.0.1:11434).")
+@click.option("--openai", "openai_urls", multiple=True,
+              help="OpenAI-compatible base URL to ask (e.g. http://127.0.0.1:1234/v1).")
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+def init(output: Path, ollama_hosts: tuple[str, ...], openai_urls: tuple[str, ...],
+         force: bool) -> None:
+    """Write a registry from what the reachable model servers offer."""
+    if output.exists() and not force:
+        raise click.ClickException(f"{output} exists; pass --force to overwrite it")
+    from loco_tui.inventory import write_initial_registry
+
+    summary = write_initial_registry(output, list(ollama_hosts), list(openai_urls))
+    click.echo(summary)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True)
+@click.option("--config", type=click.Path(path_type=Path), help=CONFIG_HELP)
+def serve(host: str, port: int, config: Path | None) -> None:
+    """Serve the workbench in a browser (extra `web`)."""
+    try:
+        from textual_serve.server import Server
+    except ImportError:
+        raise click.ClickException("`loco serve` needs the `web` extra: pip install 'loco-tui[web]'")
+    command = f"{sys.executable} -m loco_tui" + (f" --config {config}" if config else "")
+    Server(command, host=host, port=port, title="Loco").serve()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

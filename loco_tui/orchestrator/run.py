@@ -1,0 +1,331 @@
+"""A whole run: a routed or named role, an ensemble and its judge, or a workflow of phases.
+
+Everything a run does is announced as events through its RunContext; the return value is
+only the final status. Failures of members are values (``member_failed``), never exceptions:
+the run goes on with what survives and says so in its status (ok, partial, failed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Literal
+
+from loco_tui.events import (
+    JudgeStarted,
+    PhaseFinished,
+    PhaseStarted,
+    Route,
+    RunFinished,
+    RunStarted,
+    Verdict,
+)
+from loco_tui.orchestrator.context import RunContext
+from loco_tui.orchestrator.judge import build_brief
+from loco_tui.orchestrator.member import MemberOutcome, MemberSpec, stream_member
+from loco_tui.orchestrator.router import (
+    RouteChoice,
+    default_role,
+    role_from_answer,
+    route_by_rules,
+    routing_prompt,
+)
+from loco_tui.parser import parse_verdict
+from loco_tui.providers.base import ChatMessage, ProviderError
+from loco_tui.providers.pool import ProviderPool
+from loco_tui.registry.schema import EnsembleConfig, PhaseConfig
+
+Status = Literal["ok", "partial", "failed", "cancelled"]
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    prompt: str
+    role: str | None = None
+    ensemble: str | None = None
+    workflow: str | None = None
+
+    @property
+    def mode(self) -> Literal["role", "ensemble", "workflow"]:
+        if self.workflow:
+            return "workflow"
+        if self.ensemble:
+            return "ensemble"
+        return "role"
+
+    @property
+    def target(self) -> str:
+        return self.workflow or self.ensemble or self.role or "auto"
+
+
+@dataclass
+class StepResult:
+    status: Status
+    output: str = ""
+
+
+class RunError(Exception):
+    """The request itself is wrong (unknown role, ensemble or workflow)."""
+
+
+class Orchestrator:
+    def __init__(self, pool: ProviderPool) -> None:
+        self.pool = pool
+
+    @property
+    def registry(self):  # noqa: ANN201 - the pool's current registry (hot-reloaded)
+        return self.pool.registry
+
+    def validate(self, request: RunRequest) -> None:
+        """Raise RunError for a request naming something the registry lacks."""
+        reg = self.registry
+        for name, table, kind in (
+            (request.role, reg.roles, "role"),
+            (request.ensemble, reg.ensembles, "ensemble"),
+            (request.workflow, reg.workflows, "workflow"),
+        ):
+            if name is not None and name not in table:
+                known = ", ".join(sorted(table)) or "none"
+                raise RunError(f"unknown {kind} '{name}' (known: {known})")
+        if request.mode == "role" and request.role is None and default_role(reg) is None:
+            raise RunError("the registry defines no roles")
+
+    async def run(self, request: RunRequest, ctx: RunContext) -> Status:
+        """Run to the end and emit ``run_finished``; cancellation is reported, then re-raised."""
+        ctx.emit(RunStarted, prompt=request.prompt, mode=request.mode, target=request.target)
+        try:
+            self.validate(request)
+            if request.workflow:
+                result = await self._workflow(ctx, request.prompt, request.workflow)
+            elif request.ensemble:
+                result = await self._ensemble(ctx, request.prompt, request.ensemble)
+            else:
+                result = await self._routed(ctx, request.prompt, request.role)
+        except asyncio.CancelledError:
+            ctx.emit(RunFinished, status="cancelled", message="cancelled by the user")
+            raise
+        except RunError as exc:
+            ctx.emit(RunFinished, status="failed", message=str(exc))
+            return "failed"
+        ctx.emit(RunFinished, status=result.status)
+        return result.status
+
+    # -- routed / single role ------------------------------------------------------------
+    async def _routed(
+        self, ctx: RunContext, prompt: str, role: str | None, member: str | None = None
+    ) -> StepResult:
+        if role is None:
+            choice = await self.choose_role(prompt)
+        else:
+            choice = RouteChoice(role, "role requested")
+        chain = self.pool.chain(choice.role)
+        ctx.emit(
+            Route, role=choice.role, model=chain[0].model_id, reason=choice.reason,
+            member=member or choice.role,
+        )
+        outcome = await stream_member(
+            ctx,
+            MemberSpec(
+                member=member or choice.role,
+                chain=chain,
+                messages=[{"role": "user", "content": prompt}],
+                role=choice.role,
+            ),
+        )
+        return StepResult("ok" if outcome.ok else "failed", outcome.text)
+
+    async def choose_role(self, prompt: str) -> RouteChoice:
+        reg = self.registry
+        strategy = reg.routing.strategy
+        if strategy in ("rules", "hybrid"):
+            choice = route_by_rules(prompt, reg)
+            if choice is not None:
+                return choice
+        if strategy in ("model", "hybrid") and "orchestrator" in reg.roles:
+            choice = await self._ask_orchestrator(prompt)
+            if choice is not None:
+                return choice
+        role = default_role(reg)
+        assert role is not None  # validate() guarantees a role exists
+        return RouteChoice(role, "default role (no rule matched)")
+
+    async def _ask_orchestrator(self, prompt: str) -> RouteChoice | None:
+        """Ask the orchestrator role's model for a role; None when it cannot say."""
+        roles = [r for r in self.registry.roles if r not in ("orchestrator", "judge")]
+        messages: list[ChatMessage] = [
+            {"role": "user", "content": routing_prompt(prompt, self.registry)}
+        ]
+        for target in self.pool.chain("orchestrator"):
+            answer: list[str] = []
+            try:
+                async for chunk in target.provider.stream_chat(
+                    target.server_model, messages, options={"temperature": 0, "num_predict": 16}
+                ):
+                    answer.append(chunk.text)
+            except ProviderError:
+                continue
+            role = role_from_answer("".join(answer), roles)
+            if role is not None:
+                return RouteChoice(role, f"orchestrator model {target.model_id} chose it")
+            return None
+        return None
+
+    # -- ensemble + judge ----------------------------------------------------------------
+    async def _ensemble(
+        self, ctx: RunContext, prompt: str, ensemble_id: str, prefix: str = ""
+    ) -> StepResult:
+        ens = self.registry.ensembles[ensemble_id]
+        specs = self._member_specs(ens, prompt, prefix)
+        if ens.mode == "parallel":
+            outcomes = list(await asyncio.gather(*(stream_member(ctx, s) for s in specs)))
+        else:
+            outcomes = []
+            for spec in specs:
+                spec.messages = _with_earlier(spec.messages, outcomes)
+                outcomes.append(await stream_member(ctx, spec))
+        survivors = [o for o in outcomes if o.ok]
+        complete = len(survivors) == len(outcomes)
+        if not survivors:
+            return StepResult("failed")
+        if ens.judge is None:
+            return StepResult("ok" if complete else "partial", survivors[0].text)
+        if len(survivors) == 1:
+            only = survivors[0]
+            ctx.emit(
+                Verdict, winner=only.member, label=None, mode="pick", confidence=1.0,
+                reason=f"only {only.member} produced a proposal; nothing to judge",
+                parsed_by="single_survivor",
+            )
+            return StepResult("partial", only.text)
+        return await self._judge(ctx, prompt, ens, survivors, complete, prefix)
+
+    def _member_specs(self, ens: EnsembleConfig, prompt: str, prefix: str) -> list[MemberSpec]:
+        reg = self.registry
+        specs = []
+        for i, member in enumerate(ens.members, start=1):
+            chain = (
+                [self.pool.target(member.model)] if member.model else self.pool.chain(member.role)
+            )
+            messages: list[ChatMessage] = [{"role": "user", "content": prompt}]
+            options = {}
+            if member.persona:
+                persona = reg.personas[member.persona]
+                messages.insert(0, {"role": "system", "content": persona.system})
+                if persona.temperature is not None:
+                    options["temperature"] = persona.temperature
+            specs.append(
+                MemberSpec(
+                    member=f"{prefix}m{i}", chain=chain, messages=messages,
+                    persona=member.persona, role=member.role, options=options,
+                )
+            )
+        return specs
+
+    async def _judge(
+        self,
+        ctx: RunContext,
+        prompt: str,
+        ens: EnsembleConfig,
+        survivors: list[MemberOutcome],
+        complete: bool,
+        prefix: str,
+    ) -> StepResult:
+        assert ens.judge is not None
+        brief = build_brief(prompt, {o.member: o.text for o in survivors}, ens.verdict, ctx.rng)
+        chain = self.pool.chain(ens.judge)
+        judge_member = f"{prefix}judge"
+        ctx.emit(JudgeStarted, model=chain[0].model_id, labels=brief.labels)
+        judged = await stream_member(
+            ctx, MemberSpec(member=judge_member, chain=chain, messages=brief.messages,
+                            role=ens.judge),
+        )
+        by_member = {o.member: o for o in survivors}
+        # Fallback choice when the judge fails or is unreadable: the first proposal to finish.
+        first = min(survivors, key=lambda o: o.finished_at)
+        if not judged.ok:
+            ctx.emit(
+                Verdict, winner=first.member, label=None, mode="pick", confidence=0.0,
+                reason=f"judge failed ({judged.category}); fell back to the first finished "
+                f"proposal, {first.member}",
+                parsed_by="judge_failed",
+            )
+            return StepResult("partial", first.text)
+        verdict = parse_verdict(judged.text, list(brief.labels))
+        if verdict.mode == "synthesize":
+            ctx.emit(
+                Verdict, winner=None, label=None, mode="synthesize",
+                confidence=verdict.confidence, reason=verdict.reason,
+                parsed_by=verdict.parsed_by,
+            )
+            return StepResult(
+                "ok" if complete else "partial", verdict.synthesis or judged.text
+            )
+        if verdict.label is None or verdict.label not in brief.labels:
+            ctx.emit(
+                Verdict, winner=first.member, label=None, mode="pick",
+                confidence=min(verdict.confidence, 0.1),
+                reason="the judge's verdict could not be read; fell back to the first "
+                f"finished proposal, {first.member}",
+                parsed_by=verdict.parsed_by or "none",
+            )
+            return StepResult("partial", first.text)
+        winner = brief.labels[verdict.label]
+        ctx.emit(
+            Verdict, winner=winner, label=verdict.label, mode="pick",
+            confidence=verdict.confidence, reason=verdict.reason, parsed_by=verdict.parsed_by,
+        )
+        return StepResult("ok" if complete else "partial", by_member[winner].text)
+
+    # -- workflows -----------------------------------------------------------------------
+    async def _workflow(self, ctx: RunContext, prompt: str, workflow_id: str) -> StepResult:
+        flow = self.registry.workflows[workflow_id]
+        outputs: list[tuple[str, str]] = []
+        worst: Status = "ok"
+        for phase in flow.phases:
+            ctx.emit(PhaseStarted, phase=phase.name, phase_type=phase.type)
+            phase_prompt = phase_context(prompt, phase, outputs)
+            prefix = f"{phase.name}/"
+            if phase.type == "ensemble":
+                assert phase.ensemble is not None
+                result = await self._ensemble(ctx, phase_prompt, phase.ensemble, prefix)
+            else:
+                role = phase.role if phase.type == "single" else None
+                result = await self._routed(ctx, phase_prompt, role, member=f"{prefix}{role or 'routed'}")
+            ctx.emit(PhaseFinished, phase=phase.name, status=result.status)
+            if result.status == "failed":
+                return StepResult("failed" if not outputs else "partial")
+            if result.status == "partial":
+                worst = "partial"
+            outputs.append((phase.name, result.output))
+        return StepResult(worst, outputs[-1][1] if outputs else "")
+
+
+def _with_earlier(messages: list[ChatMessage], earlier: list[MemberOutcome]) -> list[ChatMessage]:
+    """Sequential ensembles: later members see earlier proposals (under neutral names)."""
+    done = [o for o in earlier if o.ok]
+    if not done:
+        return messages
+    shown = "\n\n".join(f"Earlier proposal {i}:\n{o.text}" for i, o in enumerate(done, 1))
+    *head, last = messages
+    return [*head, {"role": "user", "content": f"{last['content']}\n\n{shown}\n\n"
+                    "Improve on the earlier proposals."}]
+
+
+# Distilled context keeps a phase's input small: local models degrade fast as context grows.
+DISTILLED_CHARS = 2000
+
+
+def phase_context(prompt: str, phase: PhaseConfig, outputs: list[tuple[str, str]]) -> str:
+    """The prompt a workflow phase sees, by its context strategy."""
+    if phase.context == "fresh" or not outputs:
+        return prompt
+    if phase.context == "full":
+        done = "\n\n".join(f"## {name}\n{text}" for name, text in outputs)
+        return f"{prompt}\n\nWork so far:\n{done}"
+    name, text = outputs[-1]
+    if phase.context == "distilled":
+        if len(text) > DISTILLED_CHARS:
+            text = text[:DISTILLED_CHARS] + "\n[...]"
+        return f"{prompt}\n\nOutcome of the {name} phase:\n{text}"
+    # scoped: only what the previous phase produced, framed as this phase's job.
+    return f"Task for the {phase.name} phase, based on the {name} phase's output below.\n\n{text}"

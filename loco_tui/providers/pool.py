@@ -1,0 +1,129 @@
+"""Role -> fallback chain -> model -> provider, and the health of every provider.
+
+The pool owns one provider instance per registry provider (two Ollama hosts are simply two
+providers). It is rebuilt in place when the registry reloads: providers whose configuration
+did not change are kept, so open connections and loaded embedded models survive a reload.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from loco_tui.providers.base import Health, Provider, Timeouts
+from loco_tui.registry.schema import ModelConfig, ProviderConfig, Registry, TimeoutsConfig
+
+
+@dataclass(frozen=True, slots=True)
+class ModelTarget:
+    """One registry model, ready to call."""
+
+    model_id: str  # registry id, e.g. "qwen-coder"
+    config: ModelConfig
+    provider_id: str
+    provider: Provider
+
+    @property
+    def server_model(self) -> str:
+        """The name the server knows (or the .gguf path for the embedded provider)."""
+        return self.config.model
+
+
+def timeouts_of(config: TimeoutsConfig) -> Timeouts:
+    return Timeouts(
+        connect=config.connect_s, first_token=config.first_token_s, idle=config.idle_s
+    )
+
+
+def make_provider(provider_id: str, config: ProviderConfig) -> Provider:
+    """Build the provider for one registry entry. Imports are lazy: each client library
+    costs start-up time that `loco --help` must not pay."""
+    timeouts = timeouts_of(config.timeouts)
+    if config.kind == "ollama":
+        from loco_tui.providers.ollama import OllamaProvider
+
+        return OllamaProvider(
+            provider_id, config.resolved_host(), timeouts=timeouts, keep_alive=config.keep_alive
+        )
+    if config.kind == "openai":
+        from loco_tui.providers.openai import OpenAIProvider
+
+        key = os.environ.get(config.api_key_env) if config.api_key_env else None
+        return OpenAIProvider(provider_id, config.base_url, api_key=key, timeouts=timeouts)
+    from loco_tui.providers.embedded import EmbeddedProvider
+
+    return EmbeddedProvider(
+        provider_id, n_ctx=config.n_ctx, n_threads=config.n_threads, timeouts=timeouts
+    )
+
+
+class ProviderPool:
+    def __init__(self, registry: Registry, factory: Any = make_provider) -> None:
+        self._factory = factory
+        self._registry = registry
+        self._providers: dict[str, Provider] = {}
+        self._configs: dict[str, ProviderConfig] = {}
+        self.health: dict[str, Health] = {}
+
+    @property
+    def registry(self) -> Registry:
+        return self._registry
+
+    def provider(self, provider_id: str) -> Provider:
+        provider = self._providers.get(provider_id)
+        if provider is None:
+            config = self._registry.providers[provider_id]
+            provider = self._factory(provider_id, config)
+            self._providers[provider_id] = provider
+            self._configs[provider_id] = config
+        return provider
+
+    def target(self, model_id: str) -> ModelTarget:
+        config = self._registry.models[model_id]
+        return ModelTarget(model_id, config, config.provider, self.provider(config.provider))
+
+    def chain(self, role: str) -> list[ModelTarget]:
+        """The role's fallback chain, in order. KeyError for an unknown role."""
+        return [self.target(model_id) for model_id in self._registry.chain(role)]
+
+    async def update(self, registry: Registry) -> None:
+        """Swap in a reloaded registry, closing providers that were removed or changed."""
+        stale = [
+            pid
+            for pid, config in self._configs.items()
+            if registry.providers.get(pid) != config
+        ]
+        self._registry = registry
+        for pid in stale:
+            provider = self._providers.pop(pid)
+            self._configs.pop(pid)
+            self.health.pop(pid, None)
+            await provider.aclose()
+
+    async def check_health(self) -> dict[str, Health]:
+        """Ask every provider at once; a slow host delays only its own answer."""
+        ids = list(self._registry.providers)
+        results = await asyncio.gather(
+            *(self.provider(pid).health() for pid in ids), return_exceptions=True
+        )
+        for pid, result in zip(ids, results, strict=True):
+            if isinstance(result, BaseException):
+                result = Health(up=False, detail=f"health check failed: {result}")
+            self.health[pid] = result
+        return dict(self.health)
+
+    def model_up(self, model_id: str) -> bool | None:
+        """Whether the model's provider answered its last health check (None: not asked)."""
+        model = self._registry.models.get(model_id)
+        if model is None:
+            return False
+        health = self.health.get(model.provider)
+        return None if health is None else health.up
+
+    async def aclose(self) -> None:
+        providers = list(self._providers.values())
+        self._providers.clear()
+        self._configs.clear()
+        await asyncio.gather(*(p.aclose() for p in providers), return_exceptions=True)

@@ -1,0 +1,68 @@
+"""The model-status sidebar: roles -> model chains, and whether each provider answers."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from loco_tui.providers.base import Health
+from loco_tui.registry.schema import Registry
+
+
+def _dot(up: bool | None) -> tuple[str, str]:
+    if up is None:
+        return "○", "dim"
+    return ("●", "green") if up else ("●", "red")
+
+
+class ModelSidebar(Static):
+    """Roles with their fallback chains and provider reachability (● up, ● down, ○ unknown)."""
+
+    DEFAULT_CSS = """
+    ModelSidebar {
+        width: 34;
+        height: 1fr;
+        border: round $panel-lighten-2;
+        border-title-color: $text;
+        padding: 0 1;
+    }
+    """
+
+    def __init__(self, *, show_latency: bool = True, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.show_latency = show_latency
+        self.border_title = "Models"
+
+    def show(self, registry: Registry, health: dict[str, Health], target: str) -> None:
+        text = Text()
+        text.append("Target ", style="bold")
+        text.append(f"{target}\n", style="bold cyan")
+        text.append("\nRoles\n", style="bold")
+        for role, chain in registry.roles.items():
+            text.append(f" {role}\n", style="")
+            for model_id in chain:
+                model = registry.models.get(model_id)
+                up = None if model is None else _up(health.get(model.provider))
+                dot, style = _dot(up)
+                text.append(f"   {dot} ", style=style)
+                text.append(f"{model_id}", style="")
+                if model is not None:
+                    text.append(f" {model.size}", style="dim")
+                text.append("\n")
+        text.append("\nProviders\n", style="bold")
+        for pid, cfg in registry.providers.items():
+            h = health.get(pid)
+            dot, style = _dot(_up(h))
+            text.append(f" {dot} ", style=style)
+            text.append(f"{pid}", style="")
+            text.append(f" {cfg.kind}", style="dim")
+            if h is not None and h.up and h.latency_s is not None and self.show_latency:
+                text.append(f" {h.latency_s * 1000:.0f}ms", style="dim")
+            elif h is not None and not h.up:
+                text.append(" down", style="red")
+            text.append("\n")
+        self.update(text)
+
+
+def _up(health: Health | None) -> bool | None:
+    return None if health is None else health.up

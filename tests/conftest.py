@@ -1,0 +1,44 @@
+"""Shared fixtures: fake model servers on loopback, registries pointing at them, and a
+test environment that never reads the developer's own config or data."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from loco_tui.registry import Registry, load_registry_text
+from loco_tui.testing.fake_ollama import FakeOllama
+from loco_tui.testing.script import Script
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reads ~/.config/loco, writes to the real data dir, or sees a real Ollama."""
+    home = tmp_path_factory.mktemp("loco-home")
+    monkeypatch.setenv("LOCO_HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
+    monkeypatch.delenv("LOCO_CONFIG", raising=False)
+    monkeypatch.delenv("OLLAMA_HOST", raising=False)
+
+
+@pytest.fixture
+def ollama_server() -> Iterator[Callable[[Script], FakeOllama]]:
+    """Start a FakeOllama for a script; every server started is stopped after the test."""
+    servers: list[FakeOllama] = []
+
+    def start(script: Script, **kw: object) -> FakeOllama:
+        server = FakeOllama(script, **kw).start()  # type: ignore[arg-type]
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+def registry_for(url: str, body: str) -> Registry:
+    """A registry whose provider `local` is the fake server at ``url``; ``body`` adds the rest."""
+    text = f'[providers.local]\nkind = "ollama"\nhost = "{url}"\n' \
+           '[providers.local.timeouts]\nconnect_s = 2\nfirst_token_s = 5\nidle_s = 2\n' + body
+    return load_registry_text(text, "test.toml")

@@ -1,0 +1,147 @@
+"""The workbench driven like a user: Pilot types a prompt, panes fill from real HTTP streams;
+snapshots of the idle and finished screens (SVGs in tests/__snapshots__/)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from textual.widgets import Input, RichLog
+
+from loco_tui.app import LocoApp, UiSettings
+from loco_tui.registry import LoadedRegistry
+from loco_tui.testing.fake_ollama import FakeOllama
+from loco_tui.testing.script import Fault, Reply
+from loco_tui.widgets.member_pane import MemberPane
+from tests.conftest import registry_for
+from tests.test_orchestrator import ENSEMBLE, trio_script
+
+SIZE = (130, 40)
+QUIET = UiSettings(show_rates=False, watch_config=False, health_interval_s=3600, seed=7)
+
+
+def make_app(url: str) -> LocoApp:
+    loaded = LoadedRegistry(registry_for(url, ENSEMBLE), path=Path("loco.toml"))
+    return LocoApp(loaded, settings=QUIET)
+
+
+async def settle(app: LocoApp, pilot, timeout: float = 10.0) -> None:
+    """Wait until the run is over and every queued event is on screen."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    await pilot.pause(0.05)
+    while app.controller.active_runs and loop.time() < deadline:
+        await pilot.pause(0.05)
+    await pilot.pause(0.1)
+    app._drain()
+    await pilot.pause()
+
+
+async def wait_for_health(app: LocoApp, pilot) -> None:
+    while not app.controller.pool.health:
+        await pilot.pause(0.02)
+    await pilot.pause()
+
+
+async def test_typing_a_prompt_fills_every_pane(ollama_server):
+    server = ollama_server(trio_script())
+    app = make_app(server.url)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.click("#prompt")
+        await pilot.press(*"dedupe a list", "enter")
+        await settle(app, pilot)
+        panes = {p.member: p for p in app.query(MemberPane)}
+        assert set(panes) == {"m1", "m2", "m3", "judge"}
+        assert panes["m1"].text == "Alpha says use a set."
+        assert panes["m2"].text == "Beta says sort first then scan."
+        assert panes["m3"].text == "Gamma says a dict keeps order."
+        assert '"winner": "B"' in panes["judge"].text
+        for member in ("m1", "m2", "m3"):
+            assert panes[member].has_class("-done")
+        winners = [p for p in panes.values() if p.has_class("-winner")]
+        assert len(winners) == 1 and winners[0].member != "judge"
+        assert str(panes["m1"].border_title).startswith("m1 · alpha · skeptic")
+        trace = "\n".join(line.text for line in app.query_one("#trace", RichLog).lines)
+        assert "verdict: picked" in trace and "run ok" in trace
+        assert app.query_one("#prompt", Input).value == ""
+
+
+async def test_a_failed_member_shows_its_category_and_the_run_goes_on(ollama_server):
+    server = ollama_server(trio_script(beta=Reply(fault=Fault.MODEL_MISSING)))
+    app = make_app(server.url)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press(*"go", "enter")
+        await settle(app, pilot)
+        panes = {p.member: p for p in app.query(MemberPane)}
+        assert panes["m2"].has_class("-failed")
+        assert "model_missing" in str(panes["m2"].border_subtitle)
+        assert panes["m1"].has_class("-done") and panes["m3"].has_class("-done")
+        trace = "\n".join(line.text for line in app.query_one("#trace", RichLog).lines)
+        assert "run partial" in trace
+
+
+async def test_escape_cancels_the_run_and_closes_the_streams(ollama_server):
+    slow = Reply(pieces=tuple(f" w{i}" for i in range(400)), piece_delay_s=0.05)
+    server = ollama_server(trio_script(alpha=slow, beta=slow, gamma=slow))
+    app = make_app(server.url)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press(*"go", "enter")
+        await pilot.pause(0.4)
+        assert app.controller.active_runs
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert not app.controller.active_runs
+        assert await asyncio.to_thread(server.wait_for_no_connections, 3.0)
+        panes = {p.member: p for p in app.query(MemberPane)}
+        assert all(panes[m].has_class("-failed") for m in ("m1", "m2", "m3"))
+        trace = "\n".join(line.text for line in app.query_one("#trace", RichLog).lines)
+        assert "run cancelled" in trace
+
+
+async def test_ctrl_t_cycles_targets_and_shows_their_panes(ollama_server):
+    server = ollama_server(trio_script())
+    app = make_app(server.url)
+    async with app.run_test(size=SIZE) as pilot:
+        assert [p.member for p in app.query("#members MemberPane")] == ["m1", "m2", "m3"]
+        await pilot.press("ctrl+t")
+        assert app._target.label == "auto-route"
+        assert len(app.query("#members MemberPane")) == 1
+        assert not app.query_one("#judge").display
+        await pilot.press("ctrl+t")
+        assert app._target.label == "role coder"
+        await pilot.press(*"fix it", "enter")
+        await settle(app, pilot)
+        panes = list(app.query("#members MemberPane"))
+        assert [p.member for p in panes] == ["coder"]
+        assert panes[0].text == "Alpha says use a set."
+
+
+# -- snapshots (plain `def`: snap_compare runs its own event loop) -----------------------------
+
+@pytest.fixture
+def snapshot_server():
+    with FakeOllama(trio_script()) as server:
+        yield server
+
+
+def test_snapshot_idle(snap_compare, snapshot_server):
+    app = make_app(snapshot_server.url)
+
+    async def ready(pilot):
+        app.query_one(Input).cursor_blink = False
+        await wait_for_health(app, pilot)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=ready)
+
+
+def test_snapshot_after_a_run(snap_compare, snapshot_server):
+    app = make_app(snapshot_server.url)
+
+    async def run(pilot):
+        app.query_one(Input).cursor_blink = False
+        await wait_for_health(app, pilot)
+        await pilot.press(*"dedupe a list", "enter")
+        await settle(app, pilot)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run)
