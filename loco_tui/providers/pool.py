@@ -55,7 +55,11 @@ def make_provider(provider_id: str, config: ProviderConfig) -> Provider:
     from loco_tui.providers.embedded import EmbeddedProvider
 
     return EmbeddedProvider(
-        provider_id, n_ctx=config.n_ctx, n_threads=config.n_threads, timeouts=timeouts
+        provider_id,
+        n_ctx=config.n_ctx,
+        n_threads=config.n_threads,
+        n_batch=config.n_batch,
+        timeouts=timeouts,
     )
 
 

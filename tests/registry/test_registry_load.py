@@ -165,11 +165,16 @@ def test_sample_registry_documents_every_key() -> None:
 def test_default_registry_shape() -> None:
     reg = default_registry()
     assert isinstance(reg, Registry)
-    assert {k: p.kind for k, p in reg.providers.items()} == {"builtin": "embedded"}
+    kinds = {k: p.kind for k, p in reg.providers.items()}
+    assert kinds == {"builtin": "embedded", "builtin-judge": "embedded"}
+    # Members share the cores one thread each; the judge reads its long prompt alone on two.
+    assert reg.providers["builtin"].n_threads == 1
+    assert reg.providers["builtin-judge"].n_threads == 2
     assert reg.models["smol"].model == "smollm2" and reg.models["smol"].size == "XS"
+    assert reg.models["smol"].options["temperature"] == 0.0
     judge = reg.models["smol-judge"]
-    assert judge.model == "smollm2" and judge.provider == "builtin"
-    assert judge.options == {"temperature": 0.0}
+    assert judge.model == "smollm2" and judge.provider == "builtin-judge"
+    assert judge.options["temperature"] == 0.0
     assert set(reg.personas) == {"optimist", "skeptic", "synthesizer"}
     for persona in reg.personas.values():
         assert len(persona.system) > 150 and "\n" not in persona.system
@@ -181,7 +186,7 @@ def test_default_registry_shape() -> None:
     assert [(m.model, m.persona) for m in ens.members] == [
         ("smol", "optimist"), ("smol", "skeptic"), ("smol", "synthesizer"),
     ]
-    assert ens.judge == "judge" and ens.verdict == "pick_or_synthesize"
+    assert ens.judge == "judge" and ens.verdict == "pick"
     assert reg.routing.strategy == "rules" and reg.routing.default_role == "coder"
     assert reg.reference_errors() == []
 

@@ -1,0 +1,78 @@
+"""An in-process provider that plays a Script without any I/O.
+
+For measuring what Loco itself costs per token (orchestration, UI) with nothing else in the
+way; everything that is about the wire is tested against the loopback fake servers instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+from loco_tui.providers.base import (
+    CallStats,
+    ChatMessage,
+    Chunk,
+    FailureCategory,
+    Health,
+    ModelInfo,
+    ProviderError,
+    StatsClock,
+    Timeouts,
+    guard_stream,
+)
+from loco_tui.testing.script import Fault, Script, prompt_tokens
+
+
+class ScriptedProvider:
+    def __init__(self, name: str, script: Script, timeouts: Timeouts | None = None) -> None:
+        self.name = name
+        self.script = script
+        self.timeouts = timeouts or Timeouts()
+
+    def stream_chat(
+        self,
+        model: str,
+        messages: list[ChatMessage],
+        *,
+        options: dict[str, Any] | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> AsyncIterator[Chunk]:
+        return guard_stream(self._play(model, messages), timeouts or self.timeouts)
+
+    async def _play(self, model: str, messages: list[ChatMessage]) -> AsyncIterator[Chunk]:
+        reply = self.script.reply_for(model, list(messages))  # type: ignore[arg-type]
+        if reply is None or reply.fault is Fault.MODEL_MISSING:
+            raise ProviderError(FailureCategory.MODEL_MISSING, f"model '{model}' not found")
+        clock = StatsClock()
+        if reply.first_token_delay_s:
+            await asyncio.sleep(reply.first_token_delay_s)
+        for i, piece in enumerate(reply.pieces):
+            if reply.fault is Fault.DROP and i == reply.fault_after:
+                raise ProviderError(FailureCategory.DROPPED, "connection dropped mid-stream")
+            if i and reply.piece_delay_s:
+                await asyncio.sleep(reply.piece_delay_s)
+            clock.saw_output()
+            yield Chunk(text=piece)
+        tokens_in = reply.tokens_in or prompt_tokens(list(messages))  # type: ignore[arg-type]
+        stats: CallStats = clock.stats(tokens_in=tokens_in, tokens_out=len(reply.pieces))
+        yield Chunk(done=True, stats=stats, done_reason="stop")
+
+    async def list_models(self) -> list[ModelInfo]:
+        return [ModelInfo(name=m) for m in self.script.models]
+
+    async def health(self) -> Health:
+        return Health(up=True, latency_s=0.0, models=await self.list_models())
+
+    async def aclose(self) -> None:
+        return None
+
+
+def scripted_factory(script: Script):  # noqa: ANN201 - a ProviderPool factory
+    """A ProviderPool factory that serves every registry provider from ``script``."""
+
+    def factory(provider_id: str, config: Any) -> ScriptedProvider:
+        return ScriptedProvider(provider_id, script)
+
+    return factory
