@@ -111,6 +111,7 @@ async def _attempt(
     parser = StreamParser()
     pieces: list[str] = []
     traced = 0
+    native: list[ToolCall] = []
     stats: CallStats | None = None
     member = spec.member
     try:
@@ -126,6 +127,15 @@ async def _attempt(
                 for event in parser.feed(chunk.text):
                     traced += 1
                     _parse_event(ctx, member, event)
+            if chunk.tool_calls:
+                # Calls the server parsed itself (Ollama/OpenAI tool fields) skip the text
+                # parser but still go to the trace and the outcome.
+                for call in chunk.tool_calls:
+                    native.append(ToolCall(str(call.get("name", "")),
+                                           dict(call.get("arguments") or {}), format="native"))
+                    ctx.emit(Parse, member=member, kind="call",
+                             detail={"format": "native", "name": call.get("name"),
+                                     "arguments": call.get("arguments")})
             if chunk.done:
                 stats = chunk.stats
     except ProviderError as exc:
@@ -157,5 +167,5 @@ async def _attempt(
     ctx.emit(MemberFinished, member=member, model=target.model_id, stats=stats, text=text)
     return MemberOutcome(
         member, target.model_id, spec.persona, ok=True, text=text,
-        tool_calls=list(result.tool_calls), stats=stats, finished_at=time.monotonic(),
+        tool_calls=native + list(result.tool_calls), stats=stats, finished_at=time.monotonic(),
     )

@@ -204,7 +204,9 @@ class Orchestrator:
         specs = []
         for i, member in enumerate(ens.members, start=1):
             chain = (
-                [self.pool.target(member.model)] if member.model else self.pool.chain(member.role)
+                [self.pool.target(member.model)]
+                if member.model
+                else self.pool.chain(member.role, spread=i - 1)
             )
             messages: list[ChatMessage] = [{"role": "user", "content": prompt}]
             options = {}

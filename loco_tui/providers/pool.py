@@ -88,9 +88,27 @@ class ProviderPool:
         config = self._registry.models[model_id]
         return ModelTarget(model_id, config, config.provider, self.provider(config.provider))
 
-    def chain(self, role: str) -> list[ModelTarget]:
-        """The role's fallback chain, in order. KeyError for an unknown role."""
-        return [self.target(model_id) for model_id in self._registry.chain(role)]
+    def chain(self, role: str, spread: int = 0) -> list[ModelTarget]:
+        """The role's fallback chain, in order. KeyError for an unknown role.
+
+        ``spread`` rotates replicas: when the chain starts with the same server model on
+        several providers (two Ollama hosts serving one model), the n-th caller starts on the
+        n-th replica, so members of one ensemble spread over the hosts instead of queueing
+        on the first. The other replicas stay in the chain as fallbacks.
+        """
+        targets = [self.target(model_id) for model_id in self._registry.chain(role)]
+        if not spread or not targets:
+            return targets
+        first = targets[0].server_model
+        replicas = []
+        for target in targets:
+            if target.server_model != first or target.provider_id in {
+                r.provider_id for r in replicas
+            }:
+                break
+            replicas.append(target)
+        k = spread % len(replicas)
+        return replicas[k:] + replicas[:k] + targets[len(replicas):]
 
     async def update(self, registry: Registry) -> None:
         """Swap in a reloaded registry, closing providers that were removed or changed."""
