@@ -106,6 +106,7 @@ class LocoApp(App[None]):
         self.controller = controller or Controller(loaded.registry)
         self._inbox: deque[Event] = deque()
         self._run_id: str | None = None
+        self.registry_error: str | None = None
         self._panes: dict[str, MemberPane] = {}
         self._targets = targets_of(loaded.registry)
         self._target = self._targets[0] if self._targets else Target("auto")
@@ -296,7 +297,10 @@ class LocoApp(App[None]):
 
     def _refresh_sidebar(self) -> None:
         self.query_one(ModelSidebar).show(
-            self.controller.registry, dict(self.controller.pool.health), self._target.label
+            self.controller.registry,
+            dict(self.controller.pool.health),
+            self._target.label,
+            self.registry_error,
         )
 
     # -- background work -------------------------------------------------------------------
@@ -315,9 +319,12 @@ class LocoApp(App[None]):
 
         async for result in watch_registry(path):
             if isinstance(result, RegistryError):
+                self.registry_error = str(result)
+                self._refresh_sidebar()
                 self.notify(f"{result}\nKeeping the last good registry.",
                             title="Registry error", severity="error", timeout=10)
                 continue
+            self.registry_error = None
             await self.controller.set_registry(result)
             self._targets = targets_of(result)
             if self._target not in self._targets:

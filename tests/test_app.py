@@ -145,3 +145,42 @@ def test_snapshot_after_a_run(snap_compare, snapshot_server):
         await settle(app, pilot)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run)
+
+
+async def test_saving_the_registry_reloads_it_and_a_broken_save_keeps_the_last_good(
+    ollama_server, tmp_path
+):
+    from loco_tui.registry import load_registry
+    from loco_tui.widgets.sidebar import ModelSidebar
+
+    server = ollama_server(trio_script())
+    path = tmp_path / "loco.toml"
+    good = f'[providers.local]\nkind = "ollama"\nhost = "{server.url}"\n' + ENSEMBLE
+    path.write_text(good)
+    settings = UiSettings(show_rates=False, watch_config=True, health_interval_s=3600, seed=7)
+    app = LocoApp(LoadedRegistry(load_registry(path), path=path), settings=settings)
+
+    async def until(condition, timeout: float = 8.0) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not condition() and loop.time() < deadline:
+            await pilot.pause(0.05)
+        assert condition()
+
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause(0.5)  # the watcher is up
+        path.write_text(good + '\n[ensembles.duo]\nmembers = [{ model = "alpha" }, '
+                        '{ model = "beta" }]\n')
+        await until(lambda: "duo" in app.controller.registry.ensembles)
+        assert any(t.name == "duo" for t in app._targets)
+
+        path.write_text(good + "\n[models.broken\n")
+        await until(lambda: app.registry_error is not None)
+        assert "loco.toml:" in app.registry_error
+        assert "duo" in app.controller.registry.ensembles  # the last good registry stays
+        sidebar = str(app.query_one(ModelSidebar).render())
+        assert "Registry error" in sidebar
+
+        path.write_text(good)
+        await until(lambda: app.registry_error is None)
+        assert "duo" not in app.controller.registry.ensembles

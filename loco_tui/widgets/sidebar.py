@@ -33,8 +33,18 @@ class ModelSidebar(Static):
         self.show_latency = show_latency
         self.border_title = "Models"
 
-    def show(self, registry: Registry, health: dict[str, Health], target: str) -> None:
+    def show(
+        self,
+        registry: Registry,
+        health: dict[str, Health],
+        target: str,
+        error: str | None = None,
+    ) -> None:
         text = Text()
+        if error:
+            # Stays until a good reload: a toast alone is gone before the user looks.
+            text.append("Registry error (last good kept)\n", style="bold red")
+            text.append(f"{error}\n\n", style="red")
         text.append("Target ", style="bold")
         text.append(f"{target}\n", style="bold cyan")
         text.append("\nRoles\n", style="bold")
