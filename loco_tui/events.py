@@ -49,7 +49,8 @@ class _Event(BaseModel):
     t: float = 0.0
 
     def to_json(self) -> str:
-        return self.model_dump_json(exclude_none=True)
+        # Nulls stay: consumers rely on keys such as verdict.winner being present when null.
+        return self.model_dump_json()
 
 
 class RunStarted(_Event):

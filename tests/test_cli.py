@@ -58,6 +58,7 @@ def test_run_json_prints_one_event_per_line_and_exits_0(ollama_server, tmp_path)
     assert deltas, "the judge streams as member `judge`"
     verdict = next(e for e in events if e["type"] == "verdict")
     assert {"winner", "label", "mode", "confidence", "reason"} <= set(verdict)
+    assert verdict["winner"] in {"m1", "m2", "m3"} and verdict["label"] == "B"
 
 
 def test_run_exits_1_when_the_run_fails(ollama_server, tmp_path):

@@ -265,3 +265,14 @@ async def test_an_unknown_target_fails_the_run_with_a_message(ollama_server):
     assert status == "failed"
     assert isinstance(events[0], RunStarted)
     assert "unknown ensemble 'nope'" in (events[-1].message or "")
+
+
+def test_events_round_trip_through_json_with_nulls_kept():
+    from loco_tui.events import event_from_json
+
+    verdict = Verdict(run_id="r", t=1.5, winner=None, label=None, mode="synthesize",
+                      confidence=0.4, reason="merged", parsed_by="json")
+    line = verdict.to_json()
+    data = __import__("json").loads(line)
+    assert data["winner"] is None and data["label"] is None and data["type"] == "verdict"
+    assert event_from_json(line) == verdict
