@@ -1,0 +1,160 @@
+"""The public streaming parser: ``StreamParser.feed(chunk)`` / ``finish()``, and the whole-text
+shortcuts ``parse_tool_calls``, ``parse_response`` and ``classify_response``."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from .classify import classify_text
+from .scanner import Scanner
+from .types import ParseEvent, ParseResult, ResponseKind, ToolCall
+
+# Chunks are buffered until something that can close a marker or a value arrives (``>``, ``}``,
+# ``]``, a second backtick in a row), a chunk of QUIET_MAX characters or more arrives, or
+# PEND_MAX chunks are waiting. Token-sized chunks then cost an append, not a scan, and events
+# still come out as soon as a call has closed.
+QUIET_MAX = 64
+_PEND_MAX = 1024
+_SPECIAL1 = frozenset(">}]`")
+_LOUD = re.compile(r"[>}\]`]")
+_FLUSH = re.compile(r"[>}\]]|``")
+
+
+def _as_text(chunk: object) -> str:
+    if isinstance(chunk, str):
+        return chunk
+    if isinstance(chunk, (bytes, bytearray)):
+        return bytes(chunk).decode("utf-8", "replace")
+    return "" if chunk is None else str(chunk)
+
+
+class StreamParser:
+    """Reads one model output as it streams.
+
+    ``feed(chunk)`` returns the parse events that became certain with this chunk (a recognised
+    format, a started or completed call, a repair, a skipped think-block); ``finish()`` resolves
+    whatever the end of the text decides (a truncated call, a held-back marker prefix) and
+    returns the ``ParseResult``. Any split of a text gives the same result and the same trace as
+    the whole text. Neither method raises on any input.
+
+    ``known_tools``: the tool names the caller offered the model. When given, calls in weak
+    dialects (bare or fenced JSON, pythonic lists, XML-ish tags, ReAct, prose) must name one of
+    them, and prose such as "call read_file with path='x'" is read for them."""
+
+    def __init__(self, known_tools: Iterable[str] | None = None) -> None:
+        known = None
+        if known_tools is not None:
+            known = frozenset(t for t in known_tools if isinstance(t, str) and t)
+        self._sc = Scanner(known)
+        self._pend: list[str] = []
+        self._nev = 0
+        self._result: ParseResult | None = None
+        self._broken: str | None = None
+        # ``feed`` is a closure over locals: one-character chunks (the worst case of streaming)
+        # then cost a call and an append, with no attribute look-ups.
+        pend = self._pend
+        append = pend.append
+        special = _SPECIAL1
+        loud = _LOUD.search
+        slow = self._feed
+        pend_max = _PEND_MAX
+        quiet_max = QUIET_MAX
+
+        def feed(chunk: str) -> list[ParseEvent]:
+            try:
+                if len(pend) < pend_max:
+                    n = len(chunk)
+                    if n == 1:
+                        if chunk not in special:
+                            append(chunk)
+                            return []
+                    elif 1 < n < quiet_max and loud(chunk) is None:
+                        append(chunk)
+                        return []
+            except TypeError:
+                pass  # not a str: the slow path normalises it
+            return slow(chunk)
+
+        feed.__doc__ = StreamParser.feed.__doc__
+        self.feed = feed  # type: ignore[method-assign]
+
+    def feed(self, chunk: str) -> list[ParseEvent]:
+        """Consume the next piece of output; return the events it made certain."""
+        return self._feed(chunk)  # pragma: no cover - replaced per instance in __init__
+
+    def _feed(self, chunk: str) -> list[ParseEvent]:
+        if not chunk or self._result is not None:
+            return []
+        if type(chunk) is not str:
+            chunk = _as_text(chunk)
+        pend = self._pend
+        prev = pend[-1][-1:] if pend else ""
+        pend.append(chunk)
+        if len(pend) < _PEND_MAX and len(chunk) < QUIET_MAX and _FLUSH.search(chunk) is None \
+                and not (chunk[0] == "`" and prev == "`"):
+            return []
+        return self._flush(False)
+
+    def _flush(self, eof: bool) -> list[ParseEvent]:
+        pend = self._pend
+        try:
+            text = pend[0] if len(pend) == 1 and type(pend[0]) is str else "".join(pend)
+        except TypeError:
+            text = "".join(_as_text(p) for p in pend)
+        pend.clear()
+        if self._result is not None:
+            return []
+        sc = self._sc
+        if self._broken is None:
+            try:
+                sc.push(text, eof)
+            except Exception as e:  # noqa: BLE001 - the parser must never raise on model output
+                self._broken = f"{type(e).__name__}: {e}"
+                sc.events.append(ParseEvent("error", None, {"message": self._broken}))
+                sc.parts.append(sc.buf[sc.pos:])
+                sc.buf, sc.pos, sc.region, sc.mode = "", 0, None, 0
+        else:
+            sc.parts.append(text)
+        new = sc.events[self._nev:]
+        self._nev = len(sc.events)
+        return new
+
+    def finish(self) -> ParseResult:
+        if self._result is not None:
+            return self._result
+        self._flush(True)
+        sc = self._sc
+        calls = sorted(sc.calls, key=lambda c: c.offset if c.offset is not None else -1)
+        text = "".join(sc.parts).strip()
+        try:
+            kind, reason = classify_text(text, len(calls))
+        except Exception:  # noqa: BLE001 - never raise
+            kind, reason = (ResponseKind.TOOL_CALL if calls else ResponseKind.PROSE), "fallback"
+        sc.events.append(ParseEvent("classification", None, {"kind": str(kind), "reason": reason}))
+        self._nev = len(sc.events)
+        self._result = ParseResult(calls, kind, list(sc.events), text,
+                                   "\n".join(r.strip() for r in sc.reasoning if r.strip()))
+        return self._result
+
+    @property
+    def events(self) -> list[ParseEvent]:
+        """Every event so far."""
+        return list(self._sc.events)
+
+
+def parse_response(text: str, known_tools: Iterable[str] | None = None) -> ParseResult:
+    """The whole reading of a complete output (same as feeding it whole, then finishing)."""
+    p = StreamParser(known_tools)
+    p.feed(text if isinstance(text, str) else str(text))
+    return p.finish()
+
+
+def parse_tool_calls(text: str, known_tools: Iterable[str] | None = None) -> list[ToolCall]:
+    """The tool calls in a complete model output, in order of appearance. Never raises."""
+    return parse_response(text, known_tools).tool_calls
+
+
+def classify_response(text: str, known_tools: Iterable[str] | None = None) -> ResponseKind:
+    """What kind of answer ``text`` is (think-blocks skipped, tool calls recognised)."""
+    return parse_response(text, known_tools).kind
