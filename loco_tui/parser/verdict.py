@@ -18,8 +18,10 @@ from typing import Any, Literal
 from .jsonrepair import RepairError, repair_loads
 
 _BASE = {"json": 0.95, "fenced_json": 0.9, "brackets": 0.85, "winner_line": 0.85,
-         "choose_phrase": 0.7, "ranking": 0.7, "fuzzy": 0.35}
-_ORDER = ("json", "fenced_json", "brackets", "winner_line", "choose_phrase", "ranking", "fuzzy")
+         "choose_phrase": 0.7, "ranking": 0.7, "bare_label": 0.8, "leading_label": 0.5,
+         "fuzzy": 0.35}
+_ORDER = ("json", "fenced_json", "brackets", "winner_line", "choose_phrase", "ranking",
+          "bare_label", "leading_label", "fuzzy")
 _NOUN = (r"(?:proposal|response|candidate|option|answer|assistant|model|solution|submission|"
          r"output|entry|draft|version)")
 _THINK = re.compile(r"<(think|thinking|reasoning)>.*?(?:</\1>|\Z)|\[THINK\].*?(?:\[/THINK\]|\Z)",
@@ -349,6 +351,22 @@ def _ranking_cands(text: str, L: _Labels) -> list[_Cand]:
     return [last] if last else []
 
 
+def _bare_cands(text: str, L: _Labels) -> list[_Cand]:
+    """A reply that is only a label ("B", "**Proposal B**."), or whose first line is one
+    ("A:" then prose). Small judges asked "which is best: A, B or C?" answer like this."""
+    stripped = text.strip()
+    first = stripped.split("\n", 1)[0].strip()
+    token = r"[\s*_`'\"(\[]*(?:(?:the\s+)?(?:best|answer)\s*(?:is|:)?\s*)?"
+    single = re.compile(rf"{token}(?:{_NOUN}\s*#?\s*)?({L.alt})[\s*_`'\")\].:!]*", re.I)
+    m = single.fullmatch(stripped)
+    if m is not None and (label := L.resolve(m.group(1))) is not None:
+        return [_Cand("bare_label", label, reason=f"the judge answered {stripped!r}")]
+    m = single.fullmatch(first) if first != stripped else None
+    if m is not None and (label := L.resolve(m.group(1))) is not None:
+        return [_Cand("leading_label", label, reason=f"the judge's reply opens with {first!r}")]
+    return []
+
+
 def _fuzzy_cands(text: str, L: _Labels) -> list[_Cand]:
     out: list[_Cand] = []
     ref = re.compile(rf"(?:{_NOUN}\s*#?\s*({L.alt})\b)|(?<![\w'])({L.alt})(?![\w'])", re.I)
@@ -426,6 +444,7 @@ def _parse(raw: str, labels: Sequence[str]) -> VerdictParse:
     cands += _winner_line_cands(text, L)
     cands += _choose_cands(text, L)
     cands += _ranking_cands(text, L)
+    cands += _bare_cands(text, L)
     fuzzy = _fuzzy_cands(text, L)
     strong = [c for c in cands]
     pool = strong or fuzzy

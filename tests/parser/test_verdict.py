@@ -38,6 +38,11 @@ CASES = [
     ("best-response-is", "The best response is B.", L, "B", "pick", "choose_phrase", 0.7),
     ("clear-winner", "B is the clear winner here.", L, "B", "pick", "choose_phrase", 0.7),
     ("ranking", "Overall: B > A > C, mostly on correctness.", L, "B", "pick", "ranking", 0.7),
+    # Small judges asked "which is best: A, B or C?" answer with the label alone.
+    ("bare-label", "B", L, "B", "pick", "bare_label", 0.8),
+    ("bare-label-bold-noun", "**Proposal C**.", L, "C", "pick", "bare_label", 0.8),
+    ("leading-label-then-prose", "A:\n1. Use clear language\n2. Proofread", L, "A", "pick",
+     "leading_label", 0.5),
     ("fuzzy", "Response A has a bug in the loop. Response B is correct and more complete.",
      L, "B", "pick", "fuzzy", 0.35),
     ("think-stripped", "<think>Winner: A maybe</think>Winner: B", L, "B", "pick",
