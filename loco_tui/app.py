@@ -88,6 +88,8 @@ class LocoApp(App[None]):
     BINDINGS = [
         Binding("escape", "cancel_run", "Cancel run", id="cancel_run", priority=True),
         Binding("ctrl+t", "next_target", "Target", id="next_target", priority=True),
+        # Enter sends; Ctrl+Enter too where the terminal reports it (ctrl+j in most).
+        Binding("ctrl+enter,ctrl+j", "send", "Send", id="send", show=False, priority=True),
         Binding("ctrl+l", "clear", "Clear", id="clear"),
         Binding("q", "quit", "Quit", id="quit"),
         Binding("ctrl+q", "quit", "Quit", id="quit_ctrl", show=False, priority=True),
@@ -159,6 +161,10 @@ class LocoApp(App[None]):
         self._reset_panes()
         self._trace(Text.assemble(("› ", "bold"), (prompt, "")))
         self._run_id = self.controller.start(request, seed=self.settings.seed)
+
+    def action_send(self) -> None:
+        prompt = self.query_one("#prompt", Input)
+        prompt.post_message(Input.Submitted(prompt, prompt.value))
 
     async def action_cancel_run(self) -> None:
         if not self.controller.active_runs:
@@ -248,7 +254,7 @@ class LocoApp(App[None]):
         if event.mode == "pick" and event.winner:
             pane = self._panes.get(event.winner)
             if pane is not None:
-                pane.mark_winner(f"winner {event.label or ''}".strip())
+                pane.mark_winner(event.label or "winner")
             headline = f"picked {event.winner}" + (f" ({event.label})" if event.label else "")
         else:
             headline = "synthesized an answer"

@@ -110,7 +110,7 @@ async def test_ctrl_t_cycles_targets_and_shows_their_panes(ollama_server):
         assert not app.query_one("#judge").display
         await pilot.press("ctrl+t")
         assert app._target.label == "role coder"
-        await pilot.press(*"fix it", "enter")
+        await pilot.press(*"fix it", "ctrl+j")  # what most terminals send for Ctrl+Enter
         await settle(app, pilot)
         panes = list(app.query("#members MemberPane"))
         assert [p.member for p in panes] == ["coder"]

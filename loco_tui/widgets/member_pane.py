@@ -89,10 +89,10 @@ class MemberPane(VerticalScroll):
     def finish(self, stats: CallStats) -> None:
         self.set_class(False, "-streaming")
         self.set_class(True, "-done")
-        parts = [f"done · {stats.tokens_out} tok"]
+        parts = [f"✓ {stats.tokens_out} tok"]
         if self.show_rates:
             if stats.tokens_per_s:
-                parts.append(f"{stats.tokens_per_s:.1f} tok/s")
+                parts.append(f"{stats.tokens_per_s:.1f} t/s")
             parts.append(f"{stats.duration_s:.1f}s")
         self.border_subtitle = " · ".join(parts)
 
