@@ -4,6 +4,7 @@ provider itself."""
 
 from __future__ import annotations
 
+import gc
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
@@ -129,6 +130,9 @@ class LocoApp(App[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        # Everything alive after the first frame lives for the session; freezing it keeps
+        # full collections (50-125 ms pauses while streaming, measured) off that heap.
+        self.call_after_refresh(gc.freeze)
         self.controller.subscribe(self._inbox.append)
         self.query_one("#trace", RichLog).border_title = "Routing trace"
         self.set_interval(FRAME_S, self._drain)

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-from rich.text import Text
-from textual.app import ComposeResult
-from textual.containers import VerticalScroll
-from textual.widgets import Static
-
 from loco_tui.events import CallStats
+from loco_tui.widgets.stream_view import StreamView
 
 
-class MemberPane(VerticalScroll):
+class MemberPane(StreamView):
     """One ensemble member (or the judge, or a routed role).
 
     The border title names the member, model and persona; the border subtitle carries the
-    status (waiting, streaming, done with stats, failed with its category). Text arrives in
-    batches from the app's drain timer, never per token, so the pane re-wraps its text at
-    most once per frame.
+    status (waiting, streaming, done with stats, failed with its category). Everything shown
+    is appended, never redrawn: reasoning in dim italics, a marker when a fallback restarts
+    the reply on the next model, the failure in red. Text arrives in batches from the app's
+    drain timer, never per token.
     """
 
     DEFAULT_CSS = """
@@ -26,13 +23,11 @@ class MemberPane(VerticalScroll):
         border-subtitle-color: $text-muted;
         padding: 0 1;
         height: 1fr;
-        scrollbar-size-vertical: 1;
     }
     MemberPane.-streaming { border: round $accent; }
     MemberPane.-done { border: round $success; }
     MemberPane.-failed { border: round $error; border-subtitle-color: $error; }
     MemberPane.-winner { border: heavy $success; }
-    MemberPane > .body { width: 1fr; }
     """
 
     def __init__(self, member: str, title: str, *, show_rates: bool = True, id: str | None = None):
@@ -40,51 +35,46 @@ class MemberPane(VerticalScroll):
         self.member = member
         self.show_rates = show_rates
         self._answer: list[str] = []
-        self._thinking: list[str] = []
-        self._markers: list[str] = []
-        self._body = Static("", classes="body")
+        self._in_thinking = False
         self.border_title = title
         self.border_subtitle = "waiting"
 
-    def compose(self) -> ComposeResult:
-        yield self._body
-
     @property
     def text(self) -> str:
+        """The answer of the model now streaming (reasoning and markers excluded)."""
         return "".join(self._answer)
 
     def reset(self, title: str) -> None:
         """Back to an empty, waiting pane (a new run reuses the judge pane)."""
         self._answer.clear()
-        self._thinking.clear()
-        self._markers.clear()
+        self._in_thinking = False
+        self.clear_text()
         self.set_class(False, "-streaming", "-done", "-failed", "-winner")
         self.border_title = title
         self.border_subtitle = "waiting"
-        self._render_body()
 
     def start(self, title: str, attempt: int = 1) -> None:
         if attempt > 1:
-            # A fallback restarts the reply on the next model; keep what the failed one said
-            # visible above a marker instead of silently replacing it.
-            self._markers.append(f"{''.join(self._answer)}\n── fell back to {title} ──\n")
+            # A fallback restarts the reply on the next model; what the failed one said stays
+            # visible above a marker instead of being silently replaced.
+            self.write(f"\n── fell back to {title} ──\n", "bold yellow")
             self._answer.clear()
-            self._thinking.clear()
+            self._in_thinking = False
         self.border_title = f"{self.member} · {title}"
         self.border_subtitle = "streaming…" if attempt == 1 else f"streaming… (attempt {attempt})"
         self.set_class(True, "-streaming")
         self.set_class(False, "-done", "-failed", "-winner")
-        self._render_body()
 
     def append(self, answer: str, thinking: str = "") -> None:
-        if answer:
-            self._answer.append(answer)
         if thinking:
-            self._thinking.append(thinking)
-        follow = self.scroll_y >= self.max_scroll_y - 1
-        self._render_body()
-        if follow:
-            self.scroll_end(animate=False, immediate=False)
+            self._in_thinking = True
+            self.write(thinking, "dim italic")
+        if answer:
+            if self._in_thinking:
+                self._in_thinking = False
+                self.write("\n")
+            self._answer.append(answer)
+            self.write(answer)
 
     def finish(self, stats: CallStats) -> None:
         self.set_class(False, "-streaming")
@@ -100,19 +90,8 @@ class MemberPane(VerticalScroll):
         self.set_class(False, "-streaming")
         self.set_class(True, "-failed")
         self.border_subtitle = f"failed · {category}"
-        self._answer.append(f"\n[{category}] {message}")
-        self._render_body()
+        self.write(f"\n[{category}] {message}", "red")
 
     def mark_winner(self, note: str) -> None:
         self.set_class(True, "-winner")
         self.border_subtitle = f"★ {note} · {self.border_subtitle}"
-
-    def _render_body(self) -> None:
-        text = Text()
-        for marker in self._markers:
-            if marker:
-                text.append(marker, style="dim")
-        if self._thinking:
-            text.append("".join(self._thinking) + "\n", style="dim italic")
-        text.append("".join(self._answer))
-        self._body.update(text)
