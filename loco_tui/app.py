@@ -9,6 +9,8 @@ from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult
@@ -16,27 +18,15 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Header, Input, RichLog
 
-from loco_tui.controller import Controller
-from loco_tui.events import (
-    Delta,
-    Event,
-    JudgeStarted,
-    MemberFailed,
-    MemberFinished,
-    MemberStarted,
-    Parse,
-    PhaseFinished,
-    PhaseStarted,
-    Route,
-    RunFinished,
-    RunStarted,
-    Verdict,
-)
-from loco_tui.orchestrator import RunError, RunRequest
 from loco_tui.registry import LoadedRegistry
 from loco_tui.registry.schema import Registry
 from loco_tui.widgets.member_pane import MemberPane
 from loco_tui.widgets.sidebar import ModelSidebar
+
+if TYPE_CHECKING:
+    from loco_tui.controller import Controller
+    from loco_tui.events import Event, Verdict
+    from loco_tui.orchestrator import RunRequest
 
 # Repainting panes per token cannot keep up with 4 panes x 500 tok/s; 30 Hz batches can.
 FRAME_S = 1 / 30
@@ -62,6 +52,8 @@ class Target:
         return "auto-route" if self.kind == "auto" else f"{self.kind} {self.name}"
 
     def request(self, prompt: str) -> RunRequest:
+        from loco_tui.orchestrator import RunRequest
+
         return RunRequest(
             prompt,
             role=self.name if self.kind == "role" else None,
@@ -106,7 +98,9 @@ class LocoApp(App[None]):
         super().__init__()
         self.loaded = loaded
         self.settings = settings or UiSettings()
-        self.controller = controller or Controller(loaded.registry)
+        # Built after the first frame unless given: the orchestration stack (events, parser,
+        # providers) costs ~0.18 s of imports that the first frame does not need.
+        self.controller: Controller | None = controller
         self._inbox: deque[Event] = deque()
         self._run_id: str | None = None
         self.registry_error: str | None = None
@@ -130,21 +124,38 @@ class LocoApp(App[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        # Everything alive after the first frame lives for the session; freezing it keeps
-        # full collections (50-125 ms pauses while streaming, measured) off that heap.
-        self.call_after_refresh(gc.freeze)
-        self.controller.subscribe(self._inbox.append)
         self.query_one("#trace", RichLog).border_title = "Routing trace"
-        self.set_interval(FRAME_S, self._drain)
         self._show_idle()
         self._refresh_sidebar()
         self.query_one("#prompt", Input).focus()
+        self.call_after_refresh(self._boot)
+
+    def _boot(self) -> None:
+        """Start the controller and background work once the first frame is on screen."""
+        if self.controller is None:
+            from loco_tui.controller import Controller
+
+            self.controller = Controller(self.loaded.registry)
+        # Everything alive now lives for the session; freezing it keeps full collections
+        # (50-125 ms pauses while streaming, measured) off that heap.
+        gc.freeze()
+        self.controller.subscribe(self._inbox.append)
+        self.set_interval(FRAME_S, self._drain)
         self._health_loop()
         if self.loaded.path is not None and self.settings.watch_config:
             self._watch_registry(self.loaded.path)
 
+    @property
+    def registry(self) -> Registry:
+        return self.controller.registry if self.controller else self.loaded.registry
+
+    @property
+    def running(self) -> bool:
+        return bool(self.controller and self.controller.active_runs)
+
     async def on_unmount(self) -> None:
-        await self.controller.aclose()
+        if self.controller is not None:
+            await self.controller.aclose()
 
     # -- commands --------------------------------------------------------------------------
     @on(Input.Submitted, "#prompt")
@@ -152,9 +163,14 @@ class LocoApp(App[None]):
         prompt = event.value.strip()
         if not prompt:
             return
-        if self.controller.active_runs:
+        if self.controller is None:
+            self.notify("Still starting up: try again in a moment.", severity="warning")
+            return
+        if self.running:
             self.notify("A run is in progress: Esc cancels it.", severity="warning")
             return
+        from loco_tui.orchestrator import RunError
+
         request = self._target.request(prompt)
         try:
             self.controller.validate(request)
@@ -171,7 +187,7 @@ class LocoApp(App[None]):
         prompt.post_message(Input.Submitted(prompt, prompt.value))
 
     async def action_cancel_run(self) -> None:
-        if not self.controller.active_runs:
+        if not self.running or self.controller is None:
             return
         await self.controller.cancel()
         self._drain()
@@ -185,13 +201,13 @@ class LocoApp(App[None]):
         self._refresh_sidebar()
 
     def action_clear(self) -> None:
-        if not self.controller.active_runs:
+        if not self.running:
             self._show_idle()
             self.query_one("#trace", RichLog).clear()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "cancel_run":
-            return True if self.controller.active_runs else None
+            return True if self.running else None
         return True
 
     # -- rendering events ------------------------------------------------------------------
@@ -202,7 +218,7 @@ class LocoApp(App[None]):
         pending: dict[str, tuple[list[str], list[str]]] = {}
         while self._inbox:
             event = self._inbox.popleft()
-            if isinstance(event, Delta):
+            if event.type == "delta":
                 answer, thinking = pending.setdefault(event.member, ([], []))
                 (thinking if event.channel == "thinking" else answer).append(event.text)
                 continue
@@ -218,35 +234,36 @@ class LocoApp(App[None]):
         pending.clear()
 
     def _apply(self, event: Event) -> None:
-        if isinstance(event, MemberStarted):
+        kind = event.type
+        if kind == "member_started":
             title = event.model + (f" · {event.persona}" if event.persona else "")
             self._pane(event.member).start(title, event.attempt)
-        elif isinstance(event, MemberFinished):
+        elif kind == "member_finished":
             self._pane(event.member).finish(event.stats)
-        elif isinstance(event, MemberFailed):
+        elif kind == "member_failed":
             self._pane(event.member).fail(event.category, event.message)
             self._trace(Text(f"✗ {event.member} ({event.model}) {event.category}: "
                              f"{event.message}", style="red"))
-        elif isinstance(event, Route):
+        elif kind == "route":
             who = f"{event.member}: " if event.member else ""
             self._trace(Text(f"» {who}{event.role or '-'} → {event.model}  ({event.reason})",
                              style="yellow" if event.category else "cyan"))
-        elif isinstance(event, JudgeStarted):
+        elif kind == "judge_started":
             labels = ", ".join(f"{label}={member}" for label, member in event.labels.items())
             self._trace(Text(f"⚖ judge {event.model} sees {labels}", style="magenta"))
-        elif isinstance(event, Verdict):
+        elif kind == "verdict":
             self._show_verdict(event)
-        elif isinstance(event, Parse):
+        elif kind == "parse":
             if event.kind in ("format", "call", "repair"):
                 self._trace(Text(f"  {event.member} parse {event.kind}: {_brief(event.detail)}",
                                  style="dim"))
-        elif isinstance(event, RunStarted):
+        elif kind == "run_started":
             self._trace(Text(f"run · {event.mode} {event.target}", style="dim"))
-        elif isinstance(event, PhaseStarted):
+        elif kind == "phase_started":
             self._trace(Text(f"▶ phase {event.phase} ({event.phase_type})", style="bold"))
-        elif isinstance(event, PhaseFinished):
+        elif kind == "phase_finished":
             self._trace(Text(f"■ phase {event.phase}: {event.status}", style="bold"))
-        elif isinstance(event, RunFinished):
+        elif kind == "run_finished":
             style = {"ok": "green", "partial": "yellow"}.get(event.status, "red")
             tail = f": {event.message}" if event.message else ""
             self._trace(Text(f"run {event.status}{tail}", style=f"bold {style}"))
@@ -295,7 +312,7 @@ class LocoApp(App[None]):
     def _show_idle(self) -> None:
         """Placeholder panes for what the current target will run."""
         self._reset_panes()
-        reg = self.controller.registry
+        reg = self.registry
         members = self.query_one("#members")
         if self._target.kind == "ensemble" and self._target.name in reg.ensembles:
             for i, m in enumerate(reg.ensembles[self._target.name].members, start=1):
@@ -307,8 +324,8 @@ class LocoApp(App[None]):
 
     def _refresh_sidebar(self) -> None:
         self.query_one(ModelSidebar).show(
-            self.controller.registry,
-            dict(self.controller.pool.health),
+            self.registry,
+            dict(self.controller.pool.health) if self.controller else {},
             self._target.label,
             self.registry_error,
         )
@@ -318,6 +335,7 @@ class LocoApp(App[None]):
     async def _health_loop(self) -> None:
         import asyncio
 
+        assert self.controller is not None
         while True:
             await self.controller.check_health()
             self._refresh_sidebar()
@@ -327,6 +345,7 @@ class LocoApp(App[None]):
     async def _watch_registry(self, path: Path) -> None:
         from loco_tui.registry import RegistryError, watch_registry
 
+        assert self.controller is not None
         async for result in watch_registry(path):
             if isinstance(result, RegistryError):
                 self.registry_error = str(result)
@@ -339,7 +358,7 @@ class LocoApp(App[None]):
             self._targets = targets_of(result)
             if self._target not in self._targets:
                 self._target = self._targets[0] if self._targets else Target("auto")
-            if not self.controller.active_runs:
+            if not self.running:
                 self._show_idle()
             self._refresh_sidebar()
             self.notify(f"Reloaded {path.name}", title="Registry")

@@ -38,7 +38,14 @@ async def settle(app: LocoApp, pilot, timeout: float = 10.0) -> None:
     await pilot.pause()
 
 
+async def booted(app: LocoApp, pilot) -> None:
+    """The controller starts after the first frame; wait for it."""
+    while app.controller is None:
+        await pilot.pause(0.01)
+
+
 async def wait_for_health(app: LocoApp, pilot) -> None:
+    await booted(app, pilot)
     while not app.controller.pool.health:
         await pilot.pause(0.02)
     await pilot.pause()
@@ -48,6 +55,7 @@ async def test_typing_a_prompt_fills_every_pane(ollama_server):
     server = ollama_server(trio_script())
     app = make_app(server.url)
     async with app.run_test(size=SIZE) as pilot:
+        await booted(app, pilot)
         await pilot.click("#prompt")
         await pilot.press(*"dedupe a list", "enter")
         await settle(app, pilot)
@@ -71,6 +79,7 @@ async def test_a_failed_member_shows_its_category_and_the_run_goes_on(ollama_ser
     server = ollama_server(trio_script(beta=Reply(fault=Fault.MODEL_MISSING)))
     app = make_app(server.url)
     async with app.run_test(size=SIZE) as pilot:
+        await booted(app, pilot)
         await pilot.press(*"go", "enter")
         await settle(app, pilot)
         panes = {p.member: p for p in app.query(MemberPane)}
@@ -86,6 +95,7 @@ async def test_escape_cancels_the_run_and_closes_the_streams(ollama_server):
     server = ollama_server(trio_script(alpha=slow, beta=slow, gamma=slow))
     app = make_app(server.url)
     async with app.run_test(size=SIZE) as pilot:
+        await booted(app, pilot)
         await pilot.press(*"go", "enter")
         await pilot.pause(0.4)
         assert app.controller.active_runs
@@ -103,6 +113,7 @@ async def test_ctrl_t_cycles_targets_and_shows_their_panes(ollama_server):
     server = ollama_server(trio_script())
     app = make_app(server.url)
     async with app.run_test(size=SIZE) as pilot:
+        await booted(app, pilot)
         assert [p.member for p in app.query("#members MemberPane")] == ["m1", "m2", "m3"]
         await pilot.press("ctrl+t")
         assert app._target.label == "auto-route"
@@ -168,6 +179,7 @@ async def test_saving_the_registry_reloads_it_and_a_broken_save_keeps_the_last_g
         assert condition()
 
     async with app.run_test(size=SIZE) as pilot:
+        await booted(app, pilot)
         await pilot.pause(0.5)  # the watcher is up
         path.write_text(good + '\n[ensembles.duo]\nmembers = [{ model = "alpha" }, '
                         '{ model = "beta" }]\n')
@@ -184,3 +196,21 @@ async def test_saving_the_registry_reloads_it_and_a_broken_save_keeps_the_last_g
         path.write_text(good)
         await until(lambda: app.registry_error is None)
         assert "duo" not in app.controller.registry.ensembles
+
+
+async def test_the_sidebar_marks_models_the_server_lacks_and_models_in_memory(ollama_server):
+    from loco_tui.widgets.sidebar import ModelSidebar
+
+    script = trio_script()
+    del script.replies["beta:3b"]  # the coder chain names it; the server does not have it
+    script.loaded = {"alpha:7b"}
+    app = make_app(ollama_server(script).url)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for_health(app, pilot)
+        app._refresh_sidebar()
+        shown = str(app.query_one(ModelSidebar).render())
+        lines = {line.split()[1]: line for line in shown.splitlines() if "●" in line}
+        assert "loaded" in lines["alpha"] and "not installed" not in lines["alpha"]
+        assert "not installed" in lines["beta"] and "loaded" not in lines["beta"]
+        assert "not installed" not in lines["arbiter"]
+        assert "down" not in lines["local"]

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from loco_tui.events import CallStats
+from typing import TYPE_CHECKING
+
 from loco_tui.widgets.stream_view import StreamView
+
+if TYPE_CHECKING:
+    from loco_tui.events import CallStats
 
 
 class MemberPane(StreamView):

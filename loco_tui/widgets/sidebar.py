@@ -5,8 +5,11 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from loco_tui.providers.base import Health
-from loco_tui.registry.schema import Registry
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the sidebar is drawn before the provider stack is imported
+    from loco_tui.providers.base import Health
+    from loco_tui.registry.schema import Registry
 
 
 def _dot(up: bool | None) -> tuple[str, str]:
@@ -16,7 +19,8 @@ def _dot(up: bool | None) -> tuple[str, str]:
 
 
 class ModelSidebar(Static):
-    """Roles with their fallback chains and provider reachability (● up, ● down, ○ unknown)."""
+    """Roles with their fallback chains and provider reachability (● up, ● down, ○ unknown);
+    a model the server does not list is marked not installed, one in memory ◆ loaded."""
 
     DEFAULT_CSS = """
     ModelSidebar {
@@ -52,12 +56,23 @@ class ModelSidebar(Static):
             text.append(f" {role}\n", style="")
             for model_id in chain:
                 model = registry.models.get(model_id)
-                up = None if model is None else _up(health.get(model.provider))
+                h = None if model is None else health.get(model.provider)
+                info = None
+                up = _up(h)
+                if h is not None and h.up and h.models and model is not None:
+                    # The server lists what it has: a model it lacks is not callable.
+                    info = next((m for m in h.models if m.name == model.model), None)
+                    up = info is not None
                 dot, style = _dot(up)
                 text.append(f"   {dot} ", style=style)
                 text.append(f"{model_id}", style="")
                 if model is not None:
                     text.append(f" {model.size}", style="dim")
+                if h is not None and h.up and h.models and info is None:
+                    text.append(" not installed", style="red")
+                elif info is not None and info.loaded:
+                    vram = f" {info.vram_bytes / 2**30:.1f}G" if info.vram_bytes else ""
+                    text.append(f" ◆ loaded{vram}", style="green")
                 text.append("\n")
         text.append("\nProviders\n", style="bold")
         for pid, cfg in registry.providers.items():
