@@ -144,3 +144,33 @@ def test_init_writes_a_registry_from_what_the_server_offers(ollama_server, tmp_p
 def test_run_rejects_two_targets(flags, tmp_path):
     result = loco("run", "x", *flags)
     assert result.returncode == 2 and "at most one" in result.stderr
+
+
+BASE = '[providers.local]\nkind = "ollama"\n\n[models.m]\nprovider = "local"\nmodel = "x"\n'
+
+
+@pytest.mark.parametrize(
+    ("body", "line", "words"),
+    [
+        (BASE + "tempreature = 0.2\n", 7, ["unknown key", "tempreature"]),
+        (BASE + 'size = 7\n', 7, ["size"]),
+        (BASE + '\n[roles]\ncoder = ["m", "ghost"]\n', 9, ["ghost"]),
+        ('[providers.local]\nkind = "mongo"\n', 2, ["kind"]),
+        (BASE + '\n[ensembles.e]\njudge = false\nmembers = [{ model = "m", persona = "nobody" }]\n',
+         10, ["nobody"]),
+        (BASE + '\n[roles]\ncoder = "m"\n[[routing.rules]]\nwhen = ["/(unclosed/"]\nrole = "coder"\n',
+         11, ["regex"]),
+        (BASE + "\n[models.broken\n", 8, []),
+    ],
+    ids=["unknown-key", "wrong-type", "dangling-model", "bad-enum", "dangling-persona",
+         "bad-regex", "toml-syntax"],
+)
+def test_check_names_the_line_of_each_kind_of_mistake(tmp_path, body, line, words):
+    path = tmp_path / "loco.toml"
+    path.write_text(body)
+    result = loco("check", "--config", str(path))
+    assert result.returncode == 1
+    first = result.stderr.strip().splitlines()[0]
+    assert first.startswith(f"{path}:{line}:"), result.stderr
+    for word in words:
+        assert word in first, first

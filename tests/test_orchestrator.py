@@ -276,3 +276,64 @@ def test_events_round_trip_through_json_with_nulls_kept():
     data = __import__("json").loads(line)
     assert data["winner"] is None and data["label"] is None and data["type"] == "verdict"
     assert event_from_json(line) == verdict
+
+
+WORKFLOW = ENSEMBLE + """
+[workflows.feature]
+phases = [
+  { name = "plan", type = "ensemble", ensemble = "trio", context = "fresh" },
+  { name = "build", type = "routed", context = "distilled" },
+  { name = "audit", type = "single", role = "judge", context = "scoped" },
+]
+"""
+
+
+async def test_a_workflow_runs_its_phases_in_order_and_passes_context(ollama_server):
+    server = ollama_server(trio_script())
+    controller = Controller(registry_for(server.url, WORKFLOW))
+    status, events = await collect(controller, RunRequest("add caching", workflow="feature"))
+    await controller.aclose()
+    assert status == "ok"
+    phases = [(e.type, e.phase) for e in events if e.type in ("phase_started", "phase_finished")]
+    assert phases == [("phase_started", "plan"), ("phase_finished", "plan"),
+                      ("phase_started", "build"), ("phase_finished", "build"),
+                      ("phase_started", "audit"), ("phase_finished", "audit")]
+    members = {e.member for e in events if isinstance(e, MemberStarted)}
+    assert {"plan/m1", "plan/m2", "plan/m3", "plan/judge", "build/routed", "audit/judge"} <= members
+    winner_text = {"m1": "Alpha says use a set.", "m2": "Beta says sort first then scan.",
+                   "m3": "Gamma says a dict keeps order."}
+    verdict = next(e for e in events if isinstance(e, Verdict))
+    planned = winner_text[verdict.winner.split("/")[1]]
+    chats = [b["messages"][-1]["content"] for b in server.bodies("/api/chat")]
+    # build (distilled) sees the task and the plan's winner; audit (scoped) sees only build's output.
+    build_prompt = next(c for c in chats if c.startswith("add caching\n\nOutcome of the plan phase"))
+    assert planned in build_prompt
+    audit_prompt = chats[-1]
+    assert audit_prompt.startswith("Task for the audit phase") and "add caching" not in audit_prompt
+
+
+async def test_a_synthesized_verdict_has_no_winner(ollama_server):
+    merged = ("Use a dict to keep order and a set for speed.\n"
+              '{"winner": null, "mode": "synthesize", "confidence": 0.6, "reason": "each had part"}')
+    server = ollama_server(trio_script(arbiter=Reply.text(merged)))
+    controller = Controller(registry_for(server.url, ENSEMBLE))
+    status, events = await collect(controller, RunRequest("go", ensemble="trio"))
+    await controller.aclose()
+    verdict = next(e for e in events if isinstance(e, Verdict))
+    assert verdict.mode == "synthesize" and verdict.winner is None and verdict.label is None
+    assert verdict.confidence == pytest.approx(0.6) and status == "ok"
+
+
+async def test_a_sequential_ensemble_shows_later_members_the_earlier_proposals(ollama_server):
+    body = ENSEMBLE.replace('judge = "judge"\n', 'judge = "judge"\nmode = "sequential"\n')
+    server = ollama_server(trio_script())
+    controller = Controller(registry_for(server.url, body))
+    status, events = await collect(controller, RunRequest("go", ensemble="trio"))
+    await controller.aclose()
+    assert status == "ok"
+    finished = [e.member for e in events if isinstance(e, MemberFinished)]
+    assert finished[:3] == ["m1", "m2", "m3"]  # one after another
+    prompts = {b["model"]: b["messages"][-1]["content"] for b in server.bodies("/api/chat")}
+    assert "Alpha says use a set." in prompts["beta:3b"]
+    assert "Alpha says use a set." in prompts["gamma:1b"] and "Beta says" in prompts["gamma:1b"]
+    assert "Earlier proposal" not in prompts["alpha:7b"]
