@@ -337,3 +337,23 @@ async def test_a_sequential_ensemble_shows_later_members_the_earlier_proposals(o
     assert "Alpha says use a set." in prompts["beta:3b"]
     assert "Alpha says use a set." in prompts["gamma:1b"] and "Beta says" in prompts["gamma:1b"]
     assert "Earlier proposal" not in prompts["alpha:7b"]
+
+
+@pytest.mark.parametrize(
+    ("fault", "category"),
+    [(Fault.DROP, FailureCategory.DROPPED), (Fault.STALL, FailureCategory.STALLED)],
+    ids=["dropped", "stalled"],
+)
+async def test_a_stream_that_breaks_mid_way_falls_back_to_the_next_model(ollama_server, fault, category):
+    broken = Reply(pieces=("Alpha", " starts", " then", " breaks"), fault=fault, fault_after=2)
+    server = ollama_server(trio_script(alpha=broken))
+    controller = Controller(registry_for(server.url, ENSEMBLE))
+    status, events = await collect(controller, RunRequest("fix this", role="coder"))
+    await controller.aclose()
+    assert status == "ok"
+    streamed = "".join(e.text for e in events if isinstance(e, Delta))
+    assert streamed.startswith("Alpha starts")  # the partial answer was shown, then replaced
+    fallback = [e for e in events if isinstance(e, Route)][1]
+    assert fallback.category == category and fallback.model == "beta"
+    done = next(e for e in events if isinstance(e, MemberFinished))
+    assert done.model == "beta" and done.text == "Beta says sort first then scan."
