@@ -245,7 +245,7 @@ class LocoApp(App[None]):
             self._trace(Text(f"✗ {event.member} ({event.model}) {event.category}: "
                              f"{event.message}", style="red"))
         elif kind == "route":
-            who = f"{event.member}: " if event.member else ""
+            who = f"{event.member}: " if event.member and event.member != event.role else ""
             self._trace(Text(f"» {who}{event.role or '-'} → {event.model}  ({event.reason})",
                              style="yellow" if event.category else "cyan"))
         elif kind == "judge_started":

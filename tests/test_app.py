@@ -210,7 +210,7 @@ async def test_the_sidebar_marks_models_the_server_lacks_and_models_in_memory(ol
         app._refresh_sidebar()
         shown = str(app.query_one(ModelSidebar).render())
         lines = {line.split()[1]: line for line in shown.splitlines() if "●" in line}
-        assert "loaded" in lines["alpha"] and "not installed" not in lines["alpha"]
-        assert "not installed" in lines["beta"] and "loaded" not in lines["beta"]
+        assert "◆" in lines["alpha"] and "not installed" not in lines["alpha"]
+        assert "not installed" in lines["beta"] and "◆" not in lines["beta"]
         assert "not installed" not in lines["arbiter"]
         assert "down" not in lines["local"]

@@ -20,7 +20,8 @@ def _dot(up: bool | None) -> tuple[str, str]:
 
 class ModelSidebar(Static):
     """Roles with their fallback chains and provider reachability (● up, ● down, ○ unknown);
-    a model the server does not list is marked not installed, one in memory ◆ loaded."""
+    a model the server does not list is marked not installed, one in memory ◆ with the
+    memory it holds."""
 
     DEFAULT_CSS = """
     ModelSidebar {
@@ -71,8 +72,8 @@ class ModelSidebar(Static):
                 if h is not None and h.up and h.models and info is None:
                     text.append(" not installed", style="red")
                 elif info is not None and info.loaded:
-                    vram = f" {info.vram_bytes / 2**30:.1f}G" if info.vram_bytes else ""
-                    text.append(f" ◆ loaded{vram}", style="green")
+                    vram = f"{info.vram_bytes / 2**30:.1f}G" if info.vram_bytes else "loaded"
+                    text.append(f" ◆{vram}", style="green")
                 text.append("\n")
         text.append("\nProviders\n", style="bold")
         for pid, cfg in registry.providers.items():
