@@ -79,7 +79,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tokens", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="fewer repeats")
     args = parser.parse_args()
+    if args.quick:
+        args.repeats = min(args.repeats, 1)
     started = time.monotonic()
     print(f"cpus={os.cpu_count()} load_avg={os.getloadavg()[0]:.2f} tokens={args.tokens} "
           f"repeats={args.repeats} (medians)")

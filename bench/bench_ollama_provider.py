@@ -94,7 +94,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tokens", type=int, default=5000)
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--quick", action="store_true", help="fewer repeats")
     args = parser.parse_args()
+    if args.quick:
+        args.repeats = min(args.repeats, 3)
     n = args.tokens
     # The fake server runs in a child process: in a thread of this one it would compete for
     # the GIL with the client and blur the comparison.

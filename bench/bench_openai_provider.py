@@ -115,5 +115,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tokens", type=int, default=5000)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--quick", action="store_true", help="fewer repeats")
     args = parser.parse_args()
+    if args.quick:
+        args.repeats = min(args.repeats, 3)
     asyncio.run(main(args.tokens, args.repeats))
