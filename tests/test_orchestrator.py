@@ -357,3 +357,31 @@ async def test_a_stream_that_breaks_mid_way_falls_back_to_the_next_model(ollama_
     assert fallback.category == category and fallback.model == "beta"
     done = next(e for e in events if isinstance(e, MemberFinished))
     assert done.model == "beta" and done.text == "Beta says sort first then scan."
+
+
+async def test_model_routing_asks_the_orchestrator_model_and_says_so(ollama_server):
+    body = ENSEMBLE.replace(
+        'judge = "arbiter"\n', 'judge = "arbiter"\norchestrator = "gamma"\nwriter = "beta"\n'
+    ) + """
+[routing]
+strategy = "hybrid"
+default_role = "judge"
+[[routing.rules]]
+when = ["traceback"]
+role = "coder"
+"""
+    script = trio_script(gamma=Reply.text("The best fit is coder."))
+    server = ollama_server(script)
+    controller = Controller(registry_for(server.url, body))
+    _, events = await collect(controller, RunRequest("make my loop faster"))
+    route = next(e for e in events if isinstance(e, Route))
+    assert route.role == "coder" and route.reason == "orchestrator model gamma chose it"
+    asked_prompt = server.bodies("/api/chat")[0]["messages"][-1]["content"]
+    assert "- coder" in asked_prompt and "- writer" in asked_prompt
+    # A rule that matches wins without asking the model (hybrid = rules first).
+    asked = len(server.bodies("/api/chat"))
+    _, events = await collect(controller, RunRequest("here is a traceback"))
+    route = [e for e in events if isinstance(e, Route)][-1]
+    assert route.reason == "rule matched 'traceback'"
+    assert len(server.bodies("/api/chat")) == asked + 1  # only the routed call itself
+    await controller.aclose()
