@@ -74,7 +74,8 @@ def targets_of(registry: Registry) -> list[Target]:
 
 class LocoApp(App[None]):
     """Keys: Enter sends the prompt, Esc cancels the run, Ctrl+T changes the target,
-    Ctrl+L clears the panes, Ctrl+Q quits (q too when the prompt is not focused)."""
+    Ctrl+R switches the model a role uses first, Ctrl+L clears the panes, Ctrl+Q quits
+    (q too when the prompt is not focused)."""
 
     CSS_PATH = "loco.tcss"
     TITLE = "Loco"
@@ -83,6 +84,7 @@ class LocoApp(App[None]):
         Binding("ctrl+t", "next_target", "Target", id="next_target", priority=True),
         # Enter sends; Ctrl+Enter too where the terminal reports it (ctrl+j in most).
         Binding("ctrl+enter,ctrl+j", "send", "Send", id="send", show=False, priority=True),
+        Binding("ctrl+r", "switch_role", "Roles", id="switch_role"),
         Binding("ctrl+l", "clear", "Clear", id="clear"),
         Binding("q", "quit", "Quit", id="quit"),
         Binding("ctrl+q", "quit", "Quit", id="quit_ctrl", show=False, priority=True),
@@ -199,6 +201,25 @@ class LocoApp(App[None]):
         self._target = self._targets[(i + 1) % len(self._targets)]
         self._show_idle()
         self._refresh_sidebar()
+
+    def action_switch_role(self) -> None:
+        from loco_tui.screens.role_switcher import RoleSwitcher
+
+        self.push_screen(RoleSwitcher(self.registry), self._switched)
+
+    async def _switched(self, choice: tuple[str, str] | None) -> None:
+        if choice is None or self.controller is None:
+            return
+        from loco_tui.registry import apply_overrides, data_dir, save_role_override
+        from loco_tui.screens.role_switcher import promoted
+
+        role, model_id = choice
+        chain = promoted(self.registry.roles[role], model_id)
+        # Saved per registry file in the data dir; the user's registry is never rewritten.
+        save_role_override(data_dir(), role, chain, config=self.loaded.path)
+        await self.controller.set_registry(apply_overrides(self.registry, {role: chain}))
+        self._refresh_sidebar()
+        self._trace(Text(f"⇄ role {role} now uses {' → '.join(chain)}", style="cyan"))
 
     def action_clear(self) -> None:
         if not self.running:
@@ -354,6 +375,7 @@ class LocoApp(App[None]):
                             title="Registry error", severity="error", timeout=10)
                 continue
             self.registry_error = None
+            result = _with_overrides(result, path)
             await self.controller.set_registry(result)
             self._targets = targets_of(result)
             if self._target not in self._targets:
@@ -362,6 +384,14 @@ class LocoApp(App[None]):
                 self._show_idle()
             self._refresh_sidebar()
             self.notify(f"Reloaded {path.name}", title="Registry")
+
+
+def _with_overrides(registry: Registry, path: Path) -> Registry:
+    """A reloaded registry keeps the live role switches made for its file."""
+    from loco_tui.registry import data_dir, load_overrides, resolve_overrides
+
+    resolved, _applied, _dropped = resolve_overrides(registry, load_overrides(data_dir(), path))
+    return resolved
 
 
 def _brief(detail: dict) -> str:

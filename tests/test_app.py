@@ -214,3 +214,36 @@ async def test_the_sidebar_marks_models_the_server_lacks_and_models_in_memory(ol
         assert "not installed" in lines["beta"] and "◆" not in lines["beta"]
         assert "not installed" not in lines["arbiter"]
         assert "down" not in lines["local"]
+
+
+async def test_ctrl_r_switches_the_model_a_role_uses_first_without_touching_the_registry(
+    ollama_server, tmp_path
+):
+    from textual.widgets import OptionList
+
+    from loco_tui.registry import data_dir, load_overrides, load_registry
+
+    server = ollama_server(trio_script())
+    path = tmp_path / "loco.toml"
+    path.write_text(f'# my notes\n[providers.local]\nkind = "ollama"\nhost = "{server.url}"\n'
+                    + ENSEMBLE)
+    before = path.read_bytes()
+    app = LocoApp(LoadedRegistry(load_registry(path), path=path), settings=QUIET)
+    async with app.run_test(size=SIZE) as pilot:
+        await booted(app, pilot)
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        options = app.screen.query_one(OptionList)
+        ids = [options.get_option_at_index(i).id for i in range(options.option_count)]
+        options.highlighted = ids.index("coder\x00beta")
+        await pilot.press("enter")
+        await pilot.pause(0.1)
+        assert app.controller.registry.roles["coder"] == ["beta", "alpha"]
+        # The switch is live: the next run of the role starts on beta.
+        await pilot.press("ctrl+t", "ctrl+t")
+        assert app._target.label == "role coder"
+        await pilot.press(*"go", "enter")
+        await settle(app, pilot)
+        assert [p.text for p in app.query("#members MemberPane")] == ["Beta says sort first then scan."]
+    assert path.read_bytes() == before  # the user's file, comments and all, is untouched
+    assert load_overrides(data_dir(), path) == {"coder": ["beta", "alpha"]}
