@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,15 +15,27 @@ if TYPE_CHECKING:
 CONFIG_HELP = "Registry file (default: $LOCO_CONFIG, ./loco.toml, the user config dir, built-in)."
 
 
-def _load(config: Path | None) -> LoadedRegistry:
+def _load(config: Path | None, *, autodetect: bool = True) -> LoadedRegistry:
+    """The registry in effect. With no registry file anywhere, the model servers answering
+    on this machine's usual addresses are used; with none of those, the built-in registry
+    (the embedded model)."""
     from loco_tui.registry import RegistryError, load_configured
 
     try:
-        return load_configured(config)
+        loaded = load_configured(config)
     except RegistryError as exc:
         for issue in exc.issues:
             click.echo(str(issue), err=True)
         sys.exit(1)
+    if loaded.path is None and autodetect and not os.environ.get("LOCO_NO_AUTODETECT"):
+        from loco_tui.inventory import autodetected_registry
+        from loco_tui.registry import LoadedRegistry
+
+        detected = autodetected_registry()
+        if detected is not None:
+            registry, label = detected
+            return LoadedRegistry(registry, None, label=label)
+    return loaded
 
 
 @click.group(invoke_without_command=True)

@@ -229,6 +229,68 @@ def render_registry(found: list[Discovered]) -> str:
     return "\n".join(lines)
 
 
+# Where local servers listen out of the box: Ollama, LM Studio, llama.cpp's server.
+OPENAI_DEFAULT_URLS = ("http://127.0.0.1:1234/v1", "http://127.0.0.1:8080/v1")
+
+
+def _get_json(url: str, timeout: float) -> Any:
+    import urllib.request
+
+    with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - loopback
+        return json.loads(response.read())
+
+
+def probe_local_servers(timeout: float = 0.4) -> list[Discovered]:
+    """The model servers answering on this machine's usual addresses, with their models.
+
+    Plain blocking stdlib calls with a short timeout: this runs before the workbench starts,
+    and a refused connection on loopback answers at once.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    ollama = os.environ.get("OLLAMA_HOST") or "http://127.0.0.1:11434"
+    if "://" not in ollama:
+        ollama = f"http://{ollama}"
+
+    def ask_ollama() -> Discovered | None:
+        try:
+            tags = _get_json(ollama.rstrip("/") + "/api/tags", timeout)
+        except Exception:
+            return None
+        models = [ModelInfo(name=m["name"], parameter_size=(m.get("details") or {}).get(
+            "parameter_size")) for m in tags.get("models", []) if m.get("name")]
+        return Discovered("ollama", "ollama", ollama, models)
+
+    def ask_openai(i: int, url: str) -> Discovered | None:
+        try:
+            listing = _get_json(url + "/models", timeout)
+        except Exception:
+            return None
+        models = [ModelInfo(name=m["id"]) for m in listing.get("data", []) if m.get("id")]
+        return Discovered("openai" if i == 0 else f"openai{i + 1}", "openai", url, models)
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        futures = [pool.submit(ask_ollama)] + [
+            pool.submit(ask_openai, i, url) for i, url in enumerate(OPENAI_DEFAULT_URLS)]
+        found = [f.result() for f in futures]
+    return [d for d in found if d is not None and d.models]
+
+
+def autodetected_registry(timeout: float = 0.4) -> tuple[Registry, str] | None:
+    """Without a registry file, use the local servers that answer (embedded as last resort)."""
+    found = probe_local_servers(timeout)
+    if not found:
+        return None
+    from loco_tui.registry import load_registry_text
+
+    try:
+        registry = load_registry_text(render_registry(found), "<auto-detected>")
+    except Exception:  # a server listing odd names must not stop the workbench
+        return None
+    where = ", ".join(f"{d.kind} at {d.address}" for d in found)
+    return registry, f"<auto-detected: {where}>"
+
+
 def _model_id(name: str, used: set[str]) -> str:
     base = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "model"
     mid, n = base, 2

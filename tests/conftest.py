@@ -20,6 +20,8 @@ def _isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
     monkeypatch.delenv("LOCO_CONFIG", raising=False)
     monkeypatch.delenv("OLLAMA_HOST", raising=False)
+    # No test may pick up a model server that happens to run on this machine.
+    monkeypatch.setenv("LOCO_NO_AUTODETECT", "1")
 
 
 @pytest.fixture

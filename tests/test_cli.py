@@ -174,3 +174,29 @@ def test_check_names_the_line_of_each_kind_of_mistake(tmp_path, body, line, word
     assert first.startswith(f"{path}:{line}:"), result.stderr
     for word in words:
         assert word in first, first
+
+
+def test_without_a_registry_file_the_local_servers_that_answer_are_used(ollama_server, tmp_path):
+    server = ollama_server(trio_script())
+    env = {k: v for k, v in os.environ.items() if k not in ("LOCO_CONFIG", "LOCO_NO_AUTODETECT")}
+    env["OLLAMA_HOST"] = server.url
+    result = subprocess.run(
+        [sys.executable, "-m", "loco_tui", "run", "fix it", "--role", "coder", "--json"],
+        capture_output=True, text=True, timeout=60, cwd=tmp_path, env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    route = next(e for e in events if e["type"] == "route")
+    assert route["role"] == "coder" and route["model"] in {"alpha-7b", "arbiter-14b"}
+    assert events[-1]["status"] == "ok"
+    served = {b["model"] for b in server.bodies("/api/chat")}
+    assert served and served <= {"alpha:7b", "beta:3b", "gamma:1b", "arbiter:14b"}
+
+
+def test_with_nothing_answering_no_registry_is_auto_detected(monkeypatch):
+    import loco_tui.inventory as inventory
+
+    monkeypatch.setenv("OLLAMA_HOST", "http://127.0.0.1:9")
+    monkeypatch.setattr(inventory, "OPENAI_DEFAULT_URLS", ("http://127.0.0.1:9/v1",))
+    assert inventory.probe_local_servers(0.2) == []
+    assert inventory.autodetected_registry(0.2) is None

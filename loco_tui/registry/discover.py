@@ -94,9 +94,12 @@ class LoadedRegistry:
     path: Path | None  # None: the built-in default
     overrides_applied: dict[str, list[str]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)  # overrides dropped, broken file, ...
+    label: str | None = None  # how a registry that has no file came to be (auto-detected)
 
     @property
     def source(self) -> str:
+        if self.label is not None:
+            return self.label
         return BUILTIN_SOURCE if self.path is None else str(self.path)
 
 

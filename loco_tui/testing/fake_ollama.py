@@ -511,6 +511,10 @@ def demo_script(delay: float = 0.03) -> Script:
         return Reply.text(text, first_token_delay_s=12 * delay, piece_delay_s=1.5 * delay)
 
     def tool_user(model: str, messages: list[dict[str, Any]]) -> Reply:
+        if _is_judging(messages):
+            return Reply.text(_verdict(messages, "B", "B is specific and testable; the "
+                                                    "others stay general."),
+                              first_token_delay_s=6 * delay, piece_delay_s=delay)
         topic = _topic(_last_user(messages))
         query = json.dumps(topic)
         text = (
