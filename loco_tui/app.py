@@ -74,7 +74,8 @@ def targets_of(registry: Registry) -> list[Target]:
 
 class LocoApp(App[None]):
     """Keys: Enter sends the prompt, Esc cancels the run, Ctrl+T changes the target,
-    Ctrl+R switches the model a role uses first, Ctrl+L clears the panes, Ctrl+Q quits
+    Ctrl+R switches the model a role uses first, Ctrl+O shows how the parser read each
+    reply, Ctrl+L clears the panes, Ctrl+Q quits
     (q too when the prompt is not focused)."""
 
     CSS_PATH = "loco.tcss"
@@ -85,6 +86,7 @@ class LocoApp(App[None]):
         # Enter sends; Ctrl+Enter too where the terminal reports it (ctrl+j in most).
         Binding("ctrl+enter,ctrl+j", "send", "Send", id="send", show=False, priority=True),
         Binding("ctrl+r", "switch_role", "Roles", id="switch_role"),
+        Binding("ctrl+o", "parse_trace", "Parse trace", id="parse_trace"),
         Binding("ctrl+l", "clear", "Clear", id="clear"),
         Binding("q", "quit", "Quit", id="quit"),
         Binding("ctrl+q", "quit", "Quit", id="quit_ctrl", show=False, priority=True),
@@ -106,6 +108,9 @@ class LocoApp(App[None]):
         self._inbox: deque[Event] = deque()
         self._run_id: str | None = None
         self.registry_error: str | None = None
+        # The last run's parser events per member, for the parse-trace screen.
+        self._parsed: dict[str, list] = {}
+        self._titles: dict[str, str] = {}
         self._panes: dict[str, MemberPane] = {}
         self._targets = targets_of(loaded.registry)
         self._target = self._targets[0] if self._targets else Target("auto")
@@ -181,6 +186,8 @@ class LocoApp(App[None]):
             return
         event.input.value = ""
         self._reset_panes()
+        self._parsed.clear()
+        self._titles.clear()
         self._trace(Text.assemble(("› ", "bold"), (prompt, "")))
         self._run_id = self.controller.start(request, seed=self.settings.seed)
 
@@ -221,6 +228,12 @@ class LocoApp(App[None]):
         self._refresh_sidebar()
         self._trace(Text(f"⇄ role {role} now uses {' → '.join(chain)}", style="cyan"))
 
+    def action_parse_trace(self) -> None:
+        from loco_tui.screens.parse_trace import ParseTraceScreen
+
+        self.push_screen(ParseTraceScreen(dict(self._titles), {
+            member: list(events) for member, events in self._parsed.items()}))
+
     def action_clear(self) -> None:
         if not self.running:
             self._show_idle()
@@ -258,6 +271,7 @@ class LocoApp(App[None]):
         kind = event.type
         if kind == "member_started":
             title = event.model + (f" · {event.persona}" if event.persona else "")
+            self._titles[event.member] = title
             self._pane(event.member).start(title, event.attempt)
         elif kind == "member_finished":
             self._pane(event.member).finish(event.stats)
@@ -275,6 +289,7 @@ class LocoApp(App[None]):
         elif kind == "verdict":
             self._show_verdict(event)
         elif kind == "parse":
+            self._parsed.setdefault(event.member, []).append(event)
             if event.kind in ("format", "call", "repair"):
                 self._trace(Text(f"  {event.member} parse {event.kind}: {_brief(event.detail)}",
                                  style="dim"))

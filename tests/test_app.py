@@ -247,3 +247,25 @@ async def test_ctrl_r_switches_the_model_a_role_uses_first_without_touching_the_
         assert [p.text for p in app.query("#members MemberPane")] == ["Beta says sort first then scan."]
     assert path.read_bytes() == before  # the user's file, comments and all, is untouched
     assert load_overrides(data_dir(), path) == {"coder": ["beta", "alpha"]}
+
+
+async def test_ctrl_o_shows_how_the_parser_read_each_reply(ollama_server):
+    from textual.widgets import Static
+
+    hermes = ('I will read it first.\n<tool_call>\n{"name": "read_file", '
+              '"arguments": {"path": "main.go"}}\n</tool_call>')
+    server = ollama_server(trio_script(beta=Reply.text(hermes, piece_delay_s=0.005)))
+    app = make_app(server.url)
+    async with app.run_test(size=SIZE) as pilot:
+        await booted(app, pilot)
+        await pilot.press(*"read main.go", "enter")
+        await settle(app, pilot)
+        await pilot.press("ctrl+o")
+        await pilot.pause()
+        shown = str(app.screen.query_one("#parse-trace", Static).render())
+        assert "m2 · beta" in shown
+        assert '"format": "hermes"' in shown and '"name": "read_file"' in shown
+        assert "classification" in shown and '"kind": "tool_call"' in shown
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not app.screen.query("#parse-trace")

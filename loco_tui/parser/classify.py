@@ -62,10 +62,13 @@ def classify_text(text: str, n_calls: int = 0) -> tuple[ResponseKind, str]:
         code_lines = sum(1 for ln in lines if _CODE_LINE.match(ln))
         if code_lines >= 0.6 * len(lines):
             return ResponseKind.CODE, f"{code_lines}/{len(lines)} lines look like code"
-    numbered = sum(1 for ln in lines if _NUMBERED.match(ln))
-    bullets = sum(1 for ln in lines if _BULLET.match(ln))
+    # A code sample inside a step-by-step answer must not dilute its list of steps.
+    outside = [ln for ln in _FENCE.sub("", stripped).splitlines() if ln.strip()] if fences \
+        else lines
+    numbered = sum(1 for ln in outside if _NUMBERED.match(ln))
+    bullets = sum(1 for ln in outside if _BULLET.match(ln))
     items = numbered + bullets
-    if items and items >= 0.4 * len(lines) and (
+    if items and items >= 0.4 * len(outside) and (
         numbered >= 2 or (bullets >= 3 and _PLAN_WORD.search(stripped))
     ):
         return ResponseKind.PLAN, f"{items} list step(s)"

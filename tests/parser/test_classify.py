@@ -16,6 +16,10 @@ CASES = [
     ("numbered-plan",
      "Plan:\n1. Reproduce the bug.\n2. Write a failing test.\n3. Fix it.\n4. Run the suite.",
      K.PLAN),
+    ("plan-with-code-sample",
+     "An approach:\n\n1. Reproduce it with a failing test.\n2. Fix the edge case.\n"
+     "3. Run the suite.\n\n```python\ndef first(items):\n    return items[0] if items else None"
+     "\n```\n\nThis keeps the change small and safe to review.", K.PLAN),
     ("step-plan", "Step 1: read the config\nStep 2: validate it\nStep 3: apply it", K.PLAN),
     ("bulleted-steps",
      "Next steps:\n- set up the database\n- run migrations\n- seed test data", K.PLAN),
