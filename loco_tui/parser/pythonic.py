@@ -79,6 +79,17 @@ def _call(node: ast.AST, allow_empty: bool) -> tuple[Found | None, str]:
 def _close(src: str) -> tuple[str, str]:
     """Close unclosed strings and brackets at the end of ``src``; also return the text cut
     back to the last complete argument (for a dangling ``city=`` or ``city="Pa``)."""
+    closers, last_sep = _open_brackets(src)
+    closed = src + closers
+    if last_sep < 0:
+        return closed, closed
+    cut = src[:last_sep]
+    return closed, cut + _open_brackets(cut)[0]
+
+
+def _open_brackets(src: str) -> tuple[str, int]:
+    """What closes the strings and brackets left open at the end of ``src``, and the index
+    after the last argument boundary of the innermost call (-1 if none)."""
     stack: list[str] = []
     q = ""
     i = 0
@@ -105,34 +116,7 @@ def _close(src: str) -> tuple[str, str]:
         elif c == "," and stack and stack[-1] == ")":
             last_sep = i
         i += 1
-    closed = src + q + "".join(reversed(stack))
-    if last_sep < 0:
-        return closed, closed
-    cut = src[:last_sep]
-    return closed, cut + _close_simple(cut)
-
-
-def _close_simple(src: str) -> str:
-    stack: list[str] = []
-    q = ""
-    pairs = {"(": ")", "[": "]", "{": "}"}
-    i = 0
-    while i < len(src):
-        c = src[i]
-        if q:
-            if c == "\\":
-                i += 2
-                continue
-            if c == q:
-                q = ""
-        elif c in "\"'":
-            q = c
-        elif c in pairs:
-            stack.append(pairs[c])
-        elif c in ")]}" and stack and stack[-1] == c:
-            stack.pop()
-        i += 1
-    return q + "".join(reversed(stack))
+    return q + "".join(reversed(stack)), last_sep
 
 
 def _parse_expr(src: str) -> ast.AST | None:
