@@ -106,7 +106,6 @@ class LocoApp(App[None]):
         # providers) costs ~0.18 s of imports that the first frame does not need.
         self.controller: Controller | None = controller
         self._inbox: deque[Event] = deque()
-        self._run_id: str | None = None
         self.registry_error: str | None = None
         # The last run's parser events per member, for the parse-trace screen.
         self._parsed: dict[str, list] = {}
@@ -189,7 +188,7 @@ class LocoApp(App[None]):
         self._parsed.clear()
         self._titles.clear()
         self._trace(Text.assemble(("› ", "bold"), (prompt, "")))
-        self._run_id = self.controller.start(request, seed=self.settings.seed)
+        self.controller.start(request, seed=self.settings.seed)
 
     def action_send(self) -> None:
         prompt = self.query_one("#prompt", Input)
