@@ -51,7 +51,7 @@ class TextSink:
             self.buffers[event.member] = []
         elif isinstance(event, Delta) and event.channel == "answer":
             member = event.member
-            if member not in self.live and len(self.buffers) == 1 and not self.live:
+            if not self.live and len(self.buffers) == 1:
                 # Alone: stream it as it comes.
                 self.live.add(member)
                 self.out.write(f"── {member}: {self.titles.get(member, '')}\n")

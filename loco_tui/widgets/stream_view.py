@@ -10,6 +10,7 @@ only visible lines are rendered (Line API, like Textual's Log), and growth chang
 
 from __future__ import annotations
 
+from rich.style import Style
 from textual.content import Content
 from textual.geometry import Size
 from textual.scroll_view import ScrollView
@@ -31,6 +32,7 @@ class StreamView(ScrollView):
         self._width = 0
         self._lines: list[Strip] = []
         self._open_lines: list[Strip] = []
+        self._line_style: Style | None = None  # set once per render in render_lines
 
     @property
     def following(self) -> bool:
@@ -103,7 +105,7 @@ class StreamView(ScrollView):
     def render_line(self, y: int) -> Strip:
         index = y + self.scroll_offset.y
         width = self.scrollable_content_region.width
-        style = getattr(self, "_line_style", None) or self.rich_style
+        style = self._line_style or self.rich_style
         done = len(self._lines)
         if index < done:
             return self._lines[index].extend_cell_length(width, style)
