@@ -33,6 +33,7 @@ import ollama  # noqa: E402
 
 from loco_tui.providers.base import Timeouts  # noqa: E402
 from loco_tui.providers.ollama import OllamaProvider  # noqa: E402
+
 MODEL = "bench:7b"
 MESSAGES = [{"role": "user", "content": "Count."}]
 _SERVER = f"""

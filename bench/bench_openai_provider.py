@@ -21,10 +21,10 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from loco_tui.providers.base import Timeouts  # noqa: E402
-from loco_tui.providers.openai import OpenAIProvider  # noqa: E402
-from loco_tui.testing.fake_openai import FakeOpenAI  # noqa: E402
-from loco_tui.testing.script import Reply, Script  # noqa: E402
+from loco_tui.providers.base import Timeouts
+from loco_tui.providers.openai import OpenAIProvider
+from loco_tui.testing.fake_openai import FakeOpenAI
+from loco_tui.testing.script import Reply, Script
 
 MESSAGES = [{"role": "user", "content": "stream a lot of tokens please"}]
 

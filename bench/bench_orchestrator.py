@@ -19,17 +19,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from loco_tui.controller import Controller  # noqa: E402
-from loco_tui.orchestrator import RunContext, RunRequest  # noqa: E402
-from loco_tui.orchestrator.member import MemberSpec, stream_member  # noqa: E402
-from loco_tui.providers.pool import ProviderPool  # noqa: E402
-from loco_tui.registry import load_registry_text  # noqa: E402
-from loco_tui.testing.fake_ollama import FakeOllama  # noqa: E402
-from loco_tui.testing.fake_provider import ScriptedProvider, scripted_factory  # noqa: E402
-from loco_tui.testing.script import Reply, Script  # noqa: E402
+from loco_tui.controller import Controller
+from loco_tui.orchestrator import RunContext, RunRequest
+from loco_tui.orchestrator.member import MemberSpec, stream_member
+from loco_tui.providers.pool import ProviderPool
+from loco_tui.registry import load_registry_text
+from loco_tui.testing.fake_ollama import FakeOllama
+from loco_tui.testing.fake_provider import ScriptedProvider
+from loco_tui.testing.script import Reply, Script
 
-WORDS = ("the quick brown fox jumps over a lazy dog while the model keeps on writing "
-         "plain prose about nothing in particular").split()
+WORDS = ["the", "quick", "brown", "fox", "jumps", "over", "a", "lazy", "dog", "while", "the", "model", "keeps", "on", "writing", "plain", "prose", "about", "nothing", "in", "particular"]
 
 REGISTRY = """
 [providers.local]

@@ -27,8 +27,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from loco_tui.parser import StreamParser, parse_response  # noqa: E402
-from loco_tui.parser.jsonrepair import RepairError, repair_loads  # noqa: E402
+from loco_tui.parser import StreamParser, parse_response
+from loco_tui.parser.jsonrepair import RepairError, repair_loads
 
 PROSE_SAMPLES = [
     "## Why the build fails\n\nThe linker cannot find `libssl` because the `pkg-config` path is "

@@ -178,7 +178,7 @@ def rss_child(per_member: int, rate: float) -> None:
 
     from textual.widgets import Input
 
-    from bench.bench_tui import MEMBERS, MODELS, SIZE, SETTINGS, setup
+    from bench.bench_tui import MEMBERS, MODELS, SETTINGS, SIZE, setup
     from loco_tui.app import LocoApp
     from loco_tui.registry import LoadedRegistry
 

@@ -45,20 +45,20 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from textual import events  # noqa: E402
-from textual._compositor import CompositorUpdate  # noqa: E402
-from textual.screen import Screen  # noqa: E402
-from textual.widgets import Input  # noqa: E402
+from textual import events
+from textual._compositor import CompositorUpdate
+from textual.screen import Screen
+from textual.widgets import Input
 
-from loco_tui.app import LocoApp, UiSettings  # noqa: E402
-from loco_tui.controller import Controller  # noqa: E402
-from loco_tui.events import Delta, Event  # noqa: E402
-from loco_tui.orchestrator import RunRequest  # noqa: E402
-from loco_tui.providers.base import Chunk, StatsClock  # noqa: E402
-from loco_tui.providers.pool import ProviderPool  # noqa: E402
-from loco_tui.registry import LoadedRegistry, load_registry_text  # noqa: E402
-from loco_tui.testing.fake_provider import ScriptedProvider  # noqa: E402
-from loco_tui.testing.script import Reply, Script  # noqa: E402
+from loco_tui.app import LocoApp, UiSettings
+from loco_tui.controller import Controller
+from loco_tui.events import Delta, Event
+from loco_tui.orchestrator import RunRequest
+from loco_tui.providers.base import Chunk, StatsClock
+from loco_tui.providers.pool import ProviderPool
+from loco_tui.registry import LoadedRegistry, load_registry_text
+from loco_tui.testing.fake_provider import ScriptedProvider
+from loco_tui.testing.script import Reply, Script
 
 RATE = 500.0  # tokens/s per member
 MODELS = ("a", "b", "c", "d")
@@ -77,9 +77,7 @@ members = [{ model = "a" }, { model = "b" }, { model = "c" }, { model = "d" }]
 judge = false
 """
 
-WORDS = ("the model keeps writing plain prose about nothing in particular while four panes "
-         "stream at once and the user types a prompt without waiting for them to finish "
-         "def return value list dict for in if else").split()
+WORDS = ["the", "model", "keeps", "writing", "plain", "prose", "about", "nothing", "in", "particular", "while", "four", "panes", "stream", "at", "once", "and", "the", "user", "types", "a", "prompt", "without", "waiting", "for", "them", "to", "finish", "def", "return", "value", "list", "dict", "for", "in", "if", "else"]
 
 
 def pieces(n: int, seed: int) -> tuple[str, ...]:
@@ -166,8 +164,8 @@ FRAME_COSTS: list[float] = []  # seconds per screen update (layout + render + en
 DRAIN_COSTS: list[float] = []  # seconds per LocoApp._drain that had events
 
 
-def _timed(method, costs: list[float]):  # noqa: ANN001, ANN202
-    def wrapper(self, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003
+def _timed(method, costs: list[float]):
+    def wrapper(self, *args, **kwargs):
         t0 = time.perf_counter()
         try:
             return method(self, *args, **kwargs)
@@ -187,7 +185,7 @@ class BenchApp(LocoApp):
 
     CSS_PATH = str(Path(sys.modules[LocoApp.__module__].__file__).with_name("loco.tcss"))
 
-    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+    def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.frame_times: list[float] = []
         self.frame_chars: list[tuple[int, ...]] = []  # per member: text length on screen
@@ -201,7 +199,7 @@ class BenchApp(LocoApp):
         super()._drain()
         DRAIN_COSTS.append(time.perf_counter() - t0)
 
-    def _display(self, screen, renderable) -> None:  # noqa: ANN001
+    def _display(self, screen, renderable) -> None:
         if renderable is None or self._batch_count:
             return
         if isinstance(renderable, CompositorUpdate):

@@ -8,7 +8,6 @@ import gc
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 from rich.text import Text

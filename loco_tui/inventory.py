@@ -236,7 +236,7 @@ OPENAI_DEFAULT_URLS = ("http://127.0.0.1:1234/v1", "http://127.0.0.1:8080/v1")
 def _get_json(url: str, timeout: float) -> Any:
     import urllib.request
 
-    with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - loopback
+    with urllib.request.urlopen(url, timeout=timeout) as response:
         return json.loads(response.read())
 
 

@@ -25,7 +25,7 @@ class RunContext:
     (the controller's fan-out only appends to queues and buffers).
     """
 
-    __slots__ = ("run_id", "t0", "sink", "rng")
+    __slots__ = ("rng", "run_id", "sink", "t0")
 
     def __init__(self, sink: EventSink, run_id: str | None = None, seed: int | None = None) -> None:
         self.run_id = run_id or new_run_id()

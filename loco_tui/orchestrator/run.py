@@ -73,7 +73,7 @@ class Orchestrator:
         self.pool = pool
 
     @property
-    def registry(self):  # noqa: ANN201 - the pool's current registry (hot-reloaded)
+    def registry(self):
         return self.pool.registry
 
     def validate(self, request: RunRequest) -> None:

@@ -62,7 +62,7 @@ _LITERALS: dict[str, tuple[Any, str | None]] = {
 
 
 class _Reader:
-    __slots__ = ("s", "n", "i", "fixes", "depth")
+    __slots__ = ("depth", "fixes", "i", "n", "s")
 
     def __init__(self, s: str, i: int = 0) -> None:
         self.s = s
@@ -80,7 +80,7 @@ class _Reader:
         i = _WS.match(s, self.i).end()
         while i < n:
             c = s[i]
-            if c == "/" and i + 1 < n and s[i + 1] == "/" or c == "#":
+            if (c == "/" and i + 1 < n and s[i + 1] == "/") or c == "#":
                 j = s.find("\n", i)
                 i = n if j < 0 else j + 1
             elif c == "/" and i + 1 < n and s[i + 1] == "*":

@@ -73,8 +73,17 @@ _VAL, _KEY, _COLON, _AFTERV = 0, 1, 2, 3
 class _JsonTok:
     """Finds the end of a (lenient) JSON value incrementally; aborts on what JSON cannot be."""
 
-    __slots__ = ("stack", "expect", "q", "is_key", "lenient", "cmt", "keyparts", "keylen",
-                 "callish")
+    __slots__ = (
+        "callish",
+        "cmt",
+        "expect",
+        "is_key",
+        "keylen",
+        "keyparts",
+        "lenient",
+        "q",
+        "stack",
+    )
 
     def __init__(self, lenient: bool) -> None:
         self.stack: list[str] = []
@@ -250,7 +259,7 @@ _NONWS = re.compile(r"\S")
 class _PyTok:
     """Finds the end of a pythonic call list / call expression (strings and brackets)."""
 
-    __slots__ = ("stack", "q", "blank")
+    __slots__ = ("blank", "q", "stack")
 
     def __init__(self) -> None:
         self.stack: list[str] = []
@@ -374,11 +383,7 @@ _TOOL_OPEN = "<tool>"
 _PARAMS_OPEN = re.compile(r"<(params|parameters|arguments|args|tool_input|input)>")
 _PARAMS_PARTIAL = re.compile(r"<[a-z_]{0,12}\Z")
 _HTML = frozenset(
-    "a abbr address article aside audio b bdi blockquote body br button canvas caption cite code "
-    "col dd del details dfn div dl dt em embed fieldset figure footer form h1 h2 h3 h4 h5 h6 head "
-    "header hr html i iframe img input ins kbd label legend li link main mark meta nav ol option "
-    "output p param pre progress q s samp script section select small source span strong style sub "
-    "summary sup table tbody td textarea tfoot th thead time title tr u ul var video wbr".split()
+    ["a", "abbr", "address", "article", "aside", "audio", "b", "bdi", "blockquote", "body", "br", "button", "canvas", "caption", "cite", "code", "col", "dd", "del", "details", "dfn", "div", "dl", "dt", "em", "embed", "fieldset", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "head", "header", "hr", "html", "i", "iframe", "img", "input", "ins", "kbd", "label", "legend", "li", "link", "main", "mark", "meta", "nav", "ol", "option", "output", "p", "param", "pre", "progress", "q", "s", "samp", "script", "section", "select", "small", "source", "span", "strong", "style", "sub", "summary", "sup", "table", "tbody", "td", "textarea", "tfoot", "th", "thead", "time", "title", "tr", "u", "ul", "var", "video", "wbr"]
 )
 _BRACKET_MARKERS: tuple[tuple[str, str], ...] = (
     ("[TOOL_CALLS]", "mistral"), ("[THINK]", "think"), ("[/THINK]", "lone_think"),

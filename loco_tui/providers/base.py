@@ -185,7 +185,7 @@ class StatsClock:
     Used where a server reports no timings (and to fill ttft, which no server reports).
     """
 
-    __slots__ = ("start", "first_token_at", "pieces")
+    __slots__ = ("first_token_at", "pieces", "start")
 
     def __init__(self) -> None:
         self.start = time.monotonic()

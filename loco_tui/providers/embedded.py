@@ -173,13 +173,13 @@ _load_lock = threading.Lock()
 def _engine_or_raise() -> _Engine:
     """Import llama_cpp (blocking: call off the loop) and route its logs to ``logging``."""
     global _engine
-    import ctypes  # noqa: PLC0415 - lazy, like everything llama-related
+    import ctypes
 
     with _engine_lock:
         if _engine is not None:
             return _engine
         try:
-            import llama_cpp  # noqa: PLC0415 - 0.4 s: only when a model is really needed
+            import llama_cpp
         except ImportError as exc:
             raise ProviderError(
                 FailureCategory.MODEL_MISSING,
@@ -259,7 +259,7 @@ class _TokenCounter:
     """A logits processor that changes nothing: it counts sampled tokens and notes when
     they were sampled. Its first call sees exactly the evaluated prompt."""
 
-    __slots__ = ("prompt_tokens", "sampled", "first_at", "last_at")
+    __slots__ = ("first_at", "last_at", "prompt_tokens", "sampled")
 
     def __init__(self) -> None:
         self.prompt_tokens: int | None = None
@@ -663,7 +663,7 @@ def _resolve(future: asyncio.Future[None]) -> None:
 def _free(slot: _Slot) -> None:
     try:
         slot.llm.close()
-    except Exception:  # noqa: BLE001 - freeing is best effort
+    except Exception:
         log.debug("closing a llama instance failed", exc_info=True)
 
 
@@ -694,7 +694,7 @@ def _info(name: str, path: Path, loaded: bool, parameter_size: str | None) -> Mo
 
 
 def _llama_version() -> str | None:
-    import importlib.metadata  # noqa: PLC0415 - 20 ms that `loco --help` need not pay
+    import importlib.metadata
 
     try:
         return importlib.metadata.version("llama-cpp-python")

@@ -32,7 +32,7 @@ from loco_tui.providers.base import (
     guard_stream,
 )
 
-__all__ = ["OllamaProvider", "REQUEST_LEVEL_OPTIONS", "map_error"]
+__all__ = ["REQUEST_LEVEL_OPTIONS", "OllamaProvider", "map_error"]
 
 # Keys of a model's ``options`` that are fields of the request itself, not model options.
 REQUEST_LEVEL_OPTIONS = frozenset({"think", "keep_alive", "format", "tools"})

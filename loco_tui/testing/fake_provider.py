@@ -69,7 +69,7 @@ class ScriptedProvider:
         return None
 
 
-def scripted_factory(script: Script):  # noqa: ANN201 - a ProviderPool factory
+def scripted_factory(script: Script):
     """A ProviderPool factory that serves every registry provider from ``script``."""
 
     def factory(provider_id: str, config: Any) -> ScriptedProvider:

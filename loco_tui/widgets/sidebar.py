@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.text import Text
 from textual.widgets import Static
-
-from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the sidebar is drawn before the provider stack is imported
     from loco_tui.providers.base import Health

@@ -98,7 +98,7 @@ class StreamView(ScrollView):
             self._open_lines = self._wrap(self._open_content()) if self._open else []
             self._grown(follow)
 
-    def render_lines(self, crop):  # noqa: ANN001, ANN201 - Textual's signature
+    def render_lines(self, crop):
         self._line_style = self.rich_style  # once per render: per line it dominated profiles
         return super().render_lines(crop)
 

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from loco_tui.parser import ParseResult, ResponseKind, StreamParser, parse_response, parse_tool_calls
+from loco_tui.parser import (
+    ParseResult,
+    ResponseKind,
+    StreamParser,
+    parse_response,
+    parse_tool_calls,
+)
 
 from .cases import DIALECT_CASES, NEGATIVE_CASES
 

@@ -125,7 +125,7 @@ def test_fake_marker_flushes_as_text() -> None:
 
 def _max_buffer(text: str) -> int:
     p = StreamParser()
-    sc = p._sc  # noqa: SLF001 - inspecting the scanner's held-back text
+    sc = p._sc
     worst = 0
     for ch in text:
         p.feed(ch)

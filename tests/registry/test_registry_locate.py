@@ -209,9 +209,9 @@ def test_every_key_of_the_shipped_registries_is_located(path: Path) -> None:
 
 # -- property: whatever tomli-w writes, every key and element is located on its own line -----
 
+import tomli_w  # noqa: E402
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
-import tomli_w  # noqa: E402
 
 _keys = st.one_of(
     st.from_regex(r"[a-z][a-z0-9_-]{0,6}", fullmatch=True),
