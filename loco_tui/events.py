@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from enum import StrEnum
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
@@ -28,18 +28,28 @@ class FailureCategory(StrEnum):
     RATE_LIMITED = "rate_limited"
     CANCELLED = "cancelled"
     BAD_OUTPUT = "bad_output"
+    # The reply ended without a word (empty or whitespace only): worth a fallback.
+    EMPTY = "empty"
+    # The whole call outlived the registry's `total_s`, however busy the stream looked.
+    TIMEOUT_TOTAL = "timeout_total"
 
 
 class CallStats(BaseModel):
-    """What one model call cost. Server-reported counts win over client estimates."""
+    """What one model call cost. Server-reported counts win over client estimates.
+
+    Unknown figures are None, never 0: a server that reports no usage leaves ``tokens_in``
+    unknown. ``tokens_per_s`` is the generation rate (first token to last, prompt reading
+    excluded); ``gen_s`` is that same interval, so ``tokens_out / gen_s`` is the rate shown.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
-    tokens_in: int = 0
+    tokens_in: int | None = None
     tokens_out: int = 0
     ttft_s: float | None = None
     tokens_per_s: float | None = None
     duration_s: float = 0.0
+    gen_s: float | None = None
 
 
 class _Event(BaseModel):
@@ -58,6 +68,9 @@ class RunStarted(_Event):
     prompt: str
     mode: Literal["role", "ensemble", "workflow"]
     target: str
+    # The conversation this run is a turn of (None: a one-off run), and the turn's index.
+    session: str | None = None
+    turn: int | None = None
 
 
 class Route(_Event):
@@ -78,6 +91,22 @@ class MemberStarted(_Event):
     persona: str | None = None
     role: str | None = None
     attempt: int = 1
+    provider: str | None = None
+    # Estimated size of what the model must read before its first token (the thread, the
+    # proposals a judge compares): panes say "reading 1,240 tokens" instead of looking stuck.
+    prompt_tokens: int | None = None
+
+
+class ThreadTrimmed(_Event):
+    """A member's view of the conversation was cut to fit its model's context budget:
+    the oldest ``dropped`` turns were left out (never the system prompt or this prompt)."""
+
+    type: Literal["thread_trimmed"] = "thread_trimmed"
+    member: str
+    model: str
+    budget_tokens: int
+    kept: int
+    dropped: int
 
 
 class Delta(_Event):
@@ -103,6 +132,14 @@ class MemberFinished(_Event):
     model: str
     stats: CallStats
     text: str = ""
+    # Why generation stopped, as the server said: "stop", "length" (cut by the token
+    # limit), "tool_calls", ... None when the server did not say.
+    finish_reason: str | None = None
+
+    @property
+    def cut(self) -> bool:
+        """The reply was cut by the token limit: complete-looking text that is not."""
+        return self.finish_reason == "length"
 
 
 class MemberFailed(_Event):
@@ -127,7 +164,9 @@ class Verdict(_Event):
     winner: str | None
     label: str | None
     mode: Literal["pick", "synthesize"]
-    confidence: float
+    # What the judge said of its own certainty (None: it did not say); 0.0 for a fallback
+    # choice made because the judge failed or could not be read.
+    confidence: float | None
     reason: str
     # Which parse path read the verdict ("json", "winner_line", "fallback", ...).
     parsed_by: str = ""
@@ -149,23 +188,15 @@ class RunFinished(_Event):
     type: Literal["run_finished"] = "run_finished"
     status: Literal["ok", "partial", "failed", "cancelled"]
     message: str | None = None
+    # The turn's answer, what a follow-up sees: the routed reply, the picked proposal, the
+    # judge's synthesis or the last phase's output. None for a failed or cancelled run.
+    answer: str | None = None
+    # Who wrote it: a member id ("m2", "coder", "plan/m1"), or "judge" for a synthesis.
+    answer_from: str | None = None
 
 
 Event = Annotated[
-    Union[
-        RunStarted,
-        Route,
-        MemberStarted,
-        Delta,
-        Parse,
-        MemberFinished,
-        MemberFailed,
-        JudgeStarted,
-        Verdict,
-        PhaseStarted,
-        PhaseFinished,
-        RunFinished,
-    ],
+    RunStarted | Route | MemberStarted | Delta | Parse | MemberFinished | MemberFailed | JudgeStarted | Verdict | PhaseStarted | PhaseFinished | RunFinished,
     Field(discriminator="type"),
 ]
 

@@ -53,7 +53,8 @@ def test_run_json_prints_one_event_per_line_and_exits_0(ollama_server, tmp_path)
     started = [e for e in events if e["type"] == "member_started"]
     assert {"member", "model"} <= set(started[0])
     finished = [e for e in events if e["type"] == "member_finished"]
-    assert set(finished[0]["stats"]) == {"tokens_in", "tokens_out", "ttft_s", "tokens_per_s", "duration_s"}
+    assert set(finished[0]["stats"]) == {
+        "tokens_in", "tokens_out", "ttft_s", "tokens_per_s", "duration_s", "gen_s"}
     deltas = [e for e in events if e["type"] == "delta" and e["member"] == "judge"]
     assert deltas, "the judge streams as member `judge`"
     verdict = next(e for e in events if e["type"] == "verdict")

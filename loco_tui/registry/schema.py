@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Collection, Mapping
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -34,6 +34,8 @@ class TimeoutsConfig(_Strict):
     connect_s: float = Field(5.0, gt=0)
     first_token_s: float = Field(120.0, gt=0)
     idle_s: float = Field(30.0, gt=0)
+    # The whole call, however busy the stream looks (a server sending only empty chunks).
+    total_s: float = Field(600.0, gt=0)
 
 
 class OllamaProviderConfig(_Strict):
@@ -66,7 +68,7 @@ class EmbeddedProviderConfig(_Strict):
 
 
 ProviderConfig = Annotated[
-    Union[OllamaProviderConfig, OpenAIProviderConfig, EmbeddedProviderConfig],
+    OllamaProviderConfig | OpenAIProviderConfig | EmbeddedProviderConfig,
     Field(discriminator="kind"),
 ]
 
@@ -78,6 +80,9 @@ class ModelConfig(_Strict):
     strengths: list[str] = []
     options: dict[str, Any] = {}
     system: str | None = None  # a system prompt always sent to this model
+    # Context budget in tokens for the conversation sent to this model; None: what the
+    # server reports for the model, else 4096. The oldest turns are dropped to fit.
+    context: int | None = Field(None, ge=256)
 
 
 class PersonaConfig(_Strict):
@@ -102,6 +107,9 @@ class EnsembleConfig(_Strict):
     judge: str | None = "judge"  # a role; None (`judge = false` in TOML) runs without a judge
     mode: Literal["parallel", "sequential"] = "parallel"
     verdict: Literal["pick", "synthesize", "pick_or_synthesize"] = "pick_or_synthesize"
+    # What each member sees of the conversation: "shared", the thread of prompts and
+    # answers; "own", also its own earlier proposals as its assistant turns.
+    thread: Literal["shared", "own"] = "shared"
 
     @field_validator("judge", mode="before")
     @classmethod

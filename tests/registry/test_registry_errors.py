@@ -82,7 +82,7 @@ def test_unknown_top_level_key() -> None:
 def test_unknown_nested_keys() -> None:
     assert issues(change('size = "M"', 'size = "M"\ntempreature = 0.2')) == [
         "reg.toml:8: unknown key 'tempreature' in [models.qwen] (expected one of: provider, "
-        "model, size, strengths, options, system)"
+        "model, size, strengths, options, system, context)"
     ]
     assert issues(change('system = "You', 'tempreature = 0.2\nsystem = "You')) == [
         "reg.toml:14: unknown key 'tempreature' in [personas.skeptic] (did you mean "
