@@ -68,11 +68,15 @@ class VerdictParse:
     parsed_by: str
     ranking: list[str] = field(default_factory=list)
     synthesis: str | None = None
+    # What the judge itself said of its certainty (a "confidence" field, "high", ...),
+    # lowered when its own verdicts conflict; None when it said nothing. ``confidence``
+    # above is how sure the *reading* is, by parse path.
+    stated_confidence: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"label": self.label, "mode": self.mode, "confidence": self.confidence,
                 "reason": self.reason, "parsed_by": self.parsed_by, "ranking": self.ranking,
-                "synthesis": self.synthesis}
+                "synthesis": self.synthesis, "stated_confidence": self.stated_confidence}
 
 
 @dataclass
@@ -456,6 +460,7 @@ def _parse(raw: str, labels: Sequence[str]) -> VerdictParse:
     pool.sort(key=lambda c: _ORDER.index(c.path))
     primary = pool[0]
     conf = primary.confidence if primary.confidence is not None else _BASE[primary.path]
+    stated = primary.confidence
     reason = primary.reason
     distinct = {c.label for c in strong if c.label is not None}
     if primary.label is not None:
@@ -464,6 +469,8 @@ def _parse(raw: str, labels: Sequence[str]) -> VerdictParse:
     notes: list[str] = []
     if len(distinct) > 1:
         conf *= 0.6
+        if stated is not None:
+            stated *= 0.6
         others = sorted(d for d in distinct if d != primary.label)
         notes.append("conflicting verdicts: " + ", ".join(f"{c.path}={c.label}" for c in strong
                                                           if c.label in others))
@@ -478,4 +485,5 @@ def _parse(raw: str, labels: Sequence[str]) -> VerdictParse:
         reason = (reason + " " if reason else "") + "(" + "; ".join(notes) + ")"
     mode: Literal["pick", "synthesize"] = "synthesize" if primary.mode == "synthesize" else "pick"
     return VerdictParse(primary.label, mode, round(max(0.0, min(1.0, conf)), 3), reason,
-                        primary.path, ranking, primary.synthesis if mode == "synthesize" else None)
+                        primary.path, ranking, primary.synthesis if mode == "synthesize" else None,
+                        None if stated is None else round(max(0.0, min(1.0, stated)), 3))
