@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterable
 
 from .classify import classify_text
+from .regions import Mode
 from .scanner import Scanner
 from .types import ParseEvent, ParseResult, ResponseKind, ToolCall
 
@@ -113,7 +114,7 @@ class StreamParser:
                 self._broken = f"{type(e).__name__}: {e}"
                 sc.events.append(ParseEvent("error", None, {"message": self._broken}))
                 sc.parts.append(sc.buf[sc.pos:])
-                sc.buf, sc.pos, sc.region, sc.mode = "", 0, None, 0
+                sc.buf, sc.pos, sc.region, sc.mode = "", 0, None, Mode.PROSE
         else:
             sc.parts.append(text)
         new = sc.events[self._nev:]
