@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from .classify import classify_text
 from .jsonrepair import RepairError, TruncatedStr, repair_loads
+from .schema import CallProblem, check_call
 from .stream import StreamParser, classify_response, parse_response, parse_tool_calls
 from .types import ParseEvent, ParseResult, ResponseKind, ToolCall
 from .verdict import VerdictParse, parse_verdict
 
 __all__ = [
+    "CallProblem",
     "ParseEvent",
     "ParseResult",
     "RepairError",
@@ -22,6 +24,7 @@ __all__ = [
     "ToolCall",
     "TruncatedStr",
     "VerdictParse",
+    "check_call",
     "classify_response",
     "classify_text",
     "parse_response",

@@ -12,7 +12,16 @@ CALLS          a region up to ``closer`` whose content ``extract`` reads once it
 NEXT           a marker after which a call follows (JSON, ``name[ARGS]{...}``, pythonic): the
                scanner looks ahead in ``AFTER`` mode under the dialect's name
 NOTHING        markup to drop from the visible text
+HEADER         a gpt-oss message header up to ``<|message|>``: its channel and recipient decide
+               whether the message is reasoning, a call to ``functions.NAME`` or visible text
 =============  ================================================================================
+
+Shapes read inside a wrapper rather than opened by a marker of their own (GLM-4.5's
+``<arg_key>`` pairs and Qwen3-Coder's ``<function=...>`` inside ``<tool_call>``, Jamba's list
+inside ``<tool_calls>``, MiniMax-M2's ``<invoke>``) are the wrapper extractor's business; the
+dialects the scanner recognises outside tags (Mistral's ``[TOOL_CALLS]``, Phi-4-mini's
+``functools[...]``, Functionary's ``>>>name``, pythonic lists, bare JSON) are listed in
+``scanner``.
 """
 
 from __future__ import annotations
@@ -21,7 +30,15 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
-from .extractors import Extractor, deepseek_calls, function_calls, wrapper_calls
+from .extractors import (
+    Extractor,
+    code_calls,
+    deepseek_calls,
+    function_calls,
+    kimi_calls,
+    named_json_calls,
+    wrapper_calls,
+)
 
 
 class Holds(Enum):
@@ -30,6 +47,7 @@ class Holds(Enum):
     CALLS = "calls"
     NEXT = "next"
     NOTHING = "nothing"
+    HEADER = "header"
 
 
 @dataclass(frozen=True)
@@ -85,20 +103,33 @@ DIALECTS: tuple[Dialect, ...] = (
     _think("<thinking>", "</thinking>"),
     _think("<reasoning>", "</reasoning>"),
     _think("<seed:think>", "</seed:think>"),
+    _think("<|START_THINKING|>", "<|END_THINKING|>"),  # Command-R7B
     Dialect("think", "</think>", Holds.END_REASONING),
     Dialect("think", "</thinking>", Holds.END_REASONING),
     Dialect("think", "</reasoning>", Holds.END_REASONING),
+    Dialect("think", "<|END_THINKING|>", Holds.END_REASONING),
     # -- wrappers whose content is a small document -----------------------------------------------
     _wrapper("hermes", "<tool_call>", r"</tool_call>|(?=<tool_call>)"),
-    _wrapper("hermes", "<tool_calls>", r"</tool_calls>"),
+    _wrapper("jamba", "<tool_calls>", r"</tool_calls>"),
     _wrapper("hermes", "<function_call>", r"</function_call>"),
     _wrapper("hermes", "<functioncall>", r"</functioncall>"),
     _wrapper("hermes", "<function_calls>", r"</function_calls>"),
     _wrapper("hermes", "<tools>", r"</tools>"),
     _wrapper("hermes", "<tool_use>", r"</tool_use>"),
-    _wrapper("seed", "<seed:tool_call>", r"</seed:tool_call>"),
+    _wrapper("seed_oss", "<seed:tool_call>", r"</seed:tool_call>"),
+    _wrapper("minimax_m2", "<minimax:tool_call>", r"</minimax:tool_call>"),
+    _wrapper("internlm2", "<|action_start|>", r"<\|action_end\|>"),
+    _wrapper("command_r7b", "<|START_ACTION|>", r"<\|END_ACTION\|>"),
     _wrapper("lfm2", "<|tool_call_start|>", r"<\|tool_call_end\|>"),
     _wrapper("llama4_pythonic", "<|python_start|>", r"<\|python_end\|>"),
+    # -- Kimi-K2: a section of calls, each with its id ------------------------------------------
+    Dialect("kimi_k2", "<|tool_calls_section_begin|>", Holds.CALLS,
+            re.compile(r"<\|tool_calls_section_end\|>"), kimi_calls, hold=26),
+    # -- gpt-oss harmony: a message header, then its body --------------------------------------
+    Dialect("harmony", "<|channel|>", Holds.HEADER, re.compile(r"<\|message\|>"), hold=10,
+            ignore_case=False),
+    Dialect("harmony", "<|start|>", Holds.HEADER, re.compile(r"<\|message\|>"), hold=10,
+            ignore_case=False),
     # -- markers after which a call follows ----------------------------------------------------
     Dialect("python_tag", "<|python_tag|>", Holds.NEXT, ignore_case=False),
     Dialect("granite", "<|tool_call|>", Holds.NEXT, ignore_case=False),
@@ -125,6 +156,15 @@ DIALECTS: tuple[Dialect, ...] = (
     Dialect("think", "[/THINK]", Holds.END_REASONING, ignore_case=False),
     Dialect("drop", "[/TOOL_CALLS]", Holds.NOTHING, ignore_case=False),
 )
+
+
+# Regions the scanner opens itself, after reading a header (not from a marker lookup).
+HARMONY_CALL = Dialect("harmony", "", Holds.CALLS,
+                       re.compile(r"<\|(?:call|end|return)\|>|(?=<\|(?:start|channel)\|>)"),
+                       named_json_calls, hold=10)
+HARMONY_THINK_END = re.compile(r"<\|end\|>|(?=<\|(?:start|channel)\|>)")
+FUNCTIONARY_CODE = Dialect("functionary_v32", ">>>python", Holds.CALLS, re.compile(r"(?=>>>)"),
+                           code_calls, hold=2)
 
 
 def _literal_index(folded: bool) -> dict[str, Dialect]:
@@ -167,7 +207,7 @@ DATA_LANGS = frozenset({"", "json", "jsonc", "json5", "jsonl", "tool_call", "too
                         "tool_use", "toolcall"})
 # Formats that need the caller's tool list to agree when it is given.
 WEAK_FORMATS = frozenset({"json", "llama3_json", "openai", "fenced_json", "pythonic", "xml_tag",
-                          "react", "prose"})
+                          "react", "prose", "command_r"})
 # Tags of the Cline style (<name><arg>v</arg></name>) are read only for names with an underscore
 # that are not HTML, unless the caller listed the tool.
 HTML_TAGS = frozenset(

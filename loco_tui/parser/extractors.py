@@ -14,15 +14,23 @@ from typing import Any
 
 from .calls import Found, clean_args, extract_calls, valid_name
 from .jsonrepair import RepairError, repair_loads
-from .markup import strip_fence, xml_children, xml_children_call, xml_parameters
+from .markup import (
+    arg_pairs,
+    strip_fence,
+    typed_value,
+    xml_children,
+    xml_children_call,
+    xml_parameters,
+)
 from .pythonic import parse_pythonic
 from .regions import Candidate, Host, Region
+from .xmlvalues import glm_value, minimax_value, param_types, qwen3_value
 
 Extractor = Callable[[Host, Region, str, bool], list[Candidate]]
 
 # Formats a wrapper keeps as its own label when found inside it.
 SPECIFIC = frozenset({"qwen3_xml", "function_tag", "deepseek", "mistral", "xml_tool", "xml_tag",
-                      "invoke"})
+                      "invoke", "seed_oss", "minimax_m2", "glm45"})
 
 _NAME_THEN_JSON = re.compile(r"([A-Za-z_][\w.\-]{0,127})\s*(?:\[ARGS\]|:)?\s*(?=\{)")
 
@@ -34,6 +42,8 @@ def json_format(value: Any) -> str:
     if isinstance(value, dict):
         if isinstance(value.get("function"), dict) or "tool_calls" in value:
             return "openai"
+        if "tool_name" in value:
+            return "command_r"
         if "parameters" in value:
             return "llama3_json"
     return "json"
@@ -43,6 +53,9 @@ def wrapper_calls(host: Host, r: Region, content: str, closed: bool) -> list[Can
     """A wrapper such as ``<tool_call>``: its content is a small document (JSON, a pythonic
     call, ``<function=...>``, ``name{json}``, ``<name>/<arguments>`` children)."""
     dialect = r.dialect
+    glm = _GLM_HEAD.match(content)
+    if glm is not None and dialect == "hermes":
+        return glm_calls(host, r, glm.group(1), content[glm.end():], closed)
     out: list[Candidate] = []
     for c in host.nested(content, r.cstart, payload=dialect):
         fmt = c.format if c.format in SPECIFIC else dialect
@@ -83,19 +96,52 @@ def wrapper_calls(host: Host, r: Region, content: str, closed: bool) -> list[Can
     if found_x is not None:
         f, fixes = found_x
         return [(f, dialect, fixes, r.start)]
+    if dialect == "hermes" and valid_name(text):
+        # GLM-4.5 writes a call with no arguments as the bare name.
+        return [(Found(text, {}), "glm45", [], r.start)]
     return []
+
+
+_GLM_HEAD = re.compile(r"\s*([A-Za-z_][\w.\-]{0,127})\s*(?=<arg_key>)")
+
+
+def glm_calls(host: Host, r: Region, name: str, body: str, closed: bool) -> list[Candidate]:
+    """GLM-4.5/4.6: ``name`` then ``<arg_key>k</arg_key><arg_value>v</arg_value>`` pairs."""
+    props = param_types(host.schemas, name)
+    pairs, last_closed = arg_pairs(body)
+    args = {k: glm_value(v, k, props) for k, v in pairs}
+    fixes = [] if closed and last_closed else ["unclosed_tag"]
+    return [(Found(name, clean_args(args)), "glm45", fixes, r.start)]
 
 
 def function_calls(host: Host, r: Region, content: str, closed: bool) -> list[Candidate]:
     """``<function=name>`` / ``<invoke name=...>``: JSON arguments or ``<parameter>`` tags."""
     assert r.name is not None
+    name = r.name
     text = content.strip()
+    fmt = r.dialect
+    if host.payload in ("seed_oss", "minimax_m2"):
+        fmt = host.payload
+    elif r.dialect == "function_tag" and text.startswith("<parameter"):
+        fmt = "qwen3_xml"
     if text.startswith("<parameter"):
-        args = xml_parameters(text)
-        fmt = "qwen3_xml" if r.dialect == "function_tag" else r.dialect
-        return [(Found(r.name, args), fmt, [] if closed else ["unclosed_tag"], r.start)]
+        props = param_types(host.schemas, name)
+        convert: Callable[[str, str], Any]
+        if fmt == "minimax_m2":
+            def convert(k: str, v: str) -> Any:
+                return minimax_value(v, k, props)
+        elif fmt in ("qwen3_xml", "seed_oss"):
+            arrays = fmt == "qwen3_xml"
+
+            def convert(k: str, v: str) -> Any:
+                return qwen3_value(v, k, props, json_arrays=arrays)
+        else:
+            convert = typed_value
+        args, last_closed = xml_parameters(text, convert)
+        fixes = [] if closed and last_closed else ["unclosed_tag"]
+        return [(Found(name, clean_args(args)), fmt, fixes, r.start)]
     if not text:
-        return [(Found(r.name, {}), r.dialect, [] if closed else ["unclosed_tag"], r.start)]
+        return [(Found(name, {}), fmt, [] if closed else ["unclosed_tag"], r.start)]
     try:
         val, fixes = repair_loads(text)
     except RepairError:
@@ -104,9 +150,68 @@ def function_calls(host: Host, r: Region, content: str, closed: bool) -> list[Ca
         calls, _ = extract_calls(val, lenient=True) if set(val) >= {"name"} and (
             val.get("name") == r.name) else ([], "")
         if calls:
-            return [(calls[0], r.dialect, fixes, r.start)]
+            return [(calls[0], fmt, fixes, r.start)]
+        return [(Found(name, clean_args(val)), fmt, fixes, r.start)]
+    return []
+
+
+def named_json_calls(host: Host, r: Region, content: str, closed: bool) -> list[Candidate]:
+    """A call whose name came with its opener and whose content is the JSON arguments
+    (gpt-oss: ``to=functions.name ... <|message|>{json}<|call|>``)."""
+    assert r.name is not None
+    text = strip_fence(content.strip())
+    if not text:
+        return [(Found(r.name, {}), r.dialect, [], r.start)]
+    try:
+        val, fixes = repair_loads(text)
+    except RepairError:
+        return []
+    if isinstance(val, dict):
         return [(Found(r.name, clean_args(val)), r.dialect, fixes, r.start)]
     return []
+
+
+def code_calls(host: Host, r: Region, content: str, closed: bool) -> list[Candidate]:
+    """Raw code for a code tool (Functionary's ``>>>python``): the text is the ``code``."""
+    code = content.strip("\n")
+    if not code.strip():
+        return []
+    return [(Found(r.name or "python", {"code": code}), r.dialect, [], r.start)]
+
+
+_KIMI_CALL = re.compile(r"<\|tool_call_begin\|>")
+_KIMI_ARGS = re.compile(r"<\|tool_call_argument_begin\|>")
+_KIMI_END = re.compile(r"<\|tool_call_end\|>")
+_KIMI_ID = re.compile(r"\s*([^<>\s]{1,160}?)(?::(\d+))?\s*\Z")
+
+
+def kimi_calls(host: Host, r: Region, content: str, closed: bool) -> list[Candidate]:
+    """Kimi-K2's section: ``<|tool_call_begin|>functions.name:0<|tool_call_argument_begin|>
+    {json}<|tool_call_end|>`` per call; the id is kept, the name is its last dotted part."""
+    out: list[Candidate] = []
+    for piece in _KIMI_CALL.split(content)[1:]:
+        piece = _KIMI_END.split(piece, maxsplit=1)[0]
+        halves = _KIMI_ARGS.split(piece, maxsplit=1)
+        head = halves[0]
+        args_text = halves[1] if len(halves) > 1 else ""
+        m = _KIMI_ID.match(head)
+        if m is None:
+            continue
+        call_id = m.group(1) + (f":{m.group(2)}" if m.group(2) is not None else "")
+        name = m.group(1).rsplit(".", 1)[-1]
+        if not valid_name(name):
+            continue
+        text = args_text.strip()
+        if not text:
+            out.append((Found(name, {}, call_id), "kimi_k2", [], r.start))
+            continue
+        try:
+            val, fixes = repair_loads(text)
+        except RepairError:
+            continue
+        if isinstance(val, dict):
+            out.append((Found(name, clean_args(val), call_id), "kimi_k2", fixes, r.start))
+    return out
 
 
 DS_CALL_BEGIN = re.compile(r"<[|｜]\s*tool[▁_ \\]*call[▁_ \\]*begin\s*[|｜]>")
@@ -162,8 +267,8 @@ def fence_calls(host: Host, r: Region, content: str) -> list[Candidate]:
     lang = r.lang
     out: list[Candidate] = []
     for c in host.nested(content, r.cstart, payload=None, lang=lang):
-        fmt = c.format if c.format in SPECIFIC or c.format in ("hermes", "mistral",
-                                                              "deepseek") else (
+        fmt = c.format if c.format in SPECIFIC or c.format in ("hermes", "mistral", "deepseek",
+                                                              "command_r") else (
             "tool_code" if lang == "tool_code" else "fenced_json")
         out.append((Found(c.name, c.arguments, c.id), fmt, list(c.repaired),
                     c.offset if c.offset is not None else r.start))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 from .calls import Found, clean_args
@@ -29,24 +30,34 @@ _PARAM_RE = re.compile(
 )
 
 
-def typed_value(value: str) -> Any:
-    v = value
-    if v.startswith("\n"):
-        v = v[1:]
-    if v.endswith("\n"):
-        v = v[:-1]
-    s = v.strip()
+def _trim_newlines(value: str) -> str:
+    """The value without the one newline that opens and the one that closes it."""
+    if value.startswith("\n"):
+        value = value[1:]
+    if value.endswith("\n"):
+        value = value[:-1]
+    return value
+
+
+def typed_value(name: str, value: str) -> Any:
+    """Loco's own rule for XML values with no reference parser (``<invoke>`` blocks): what
+    reads as JSON (a number, an object, ``true``) is JSON, the rest is text."""
+    s = value.strip()
     if s and (s[0] in "{[-0123456789" or s in ("true", "false", "null")):
         try:
             return json.loads(s)
-        except ValueError:
+        except (ValueError, RecursionError):
             pass
-    return v
+    return value
 
 
-def xml_parameters(text: str) -> dict[str, Any]:
+def xml_parameters(text: str, convert: Callable[[str, str], Any] = typed_value,
+                   ) -> tuple[dict[str, Any], bool]:
+    """``<parameter=k>v</parameter>`` / ``<parameter name="k">v</parameter>`` tags as arguments,
+    each value typed by ``convert(name, value)``; and whether the last one was closed."""
     args: dict[str, Any] = {}
     matches = list(_PARAM_RE.finditer(text))
+    closed = True
     for idx, m in enumerate(matches):
         name = m.group(1) or m.group(2)
         stop = matches[idx + 1].start() if idx + 1 < len(matches) else len(text)
@@ -54,8 +65,24 @@ def xml_parameters(text: str) -> dict[str, Any]:
         k = body.find("</parameter>")
         if k >= 0:
             body = body[:k]
-        args[name] = typed_value(body)
-    return args
+        elif idx + 1 == len(matches):
+            closed = False
+        args[name] = convert(name, _trim_newlines(body))
+    return args, closed
+
+
+_ARG_PAIR = re.compile(r"<arg_key>(.*?)</arg_key>\s*<arg_value>(.*?)(</arg_value>|\Z)", re.S)
+
+
+def arg_pairs(text: str) -> tuple[list[tuple[str, str]], bool]:
+    """GLM's ``<arg_key>k</arg_key><arg_value>v</arg_value>`` pairs; and whether the last value
+    was closed."""
+    pairs: list[tuple[str, str]] = []
+    closed = True
+    for m in _ARG_PAIR.finditer(text):
+        pairs.append((m.group(1).strip(), m.group(2)))
+        closed = bool(m.group(3))
+    return pairs, closed
 
 
 _CHILD = re.compile(r"\s*<([A-Za-z_][\w\-.]{0,63})>(.*?)</\1>", re.S)

@@ -4,6 +4,7 @@ after a marker, and what an extractor hands back."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum, IntEnum
 from typing import TYPE_CHECKING, Any, Protocol
@@ -34,6 +35,7 @@ class Kind(Enum):
     TOOL_NAME = "tool_name"  # <tool>name</tool>, waiting for <params>
     PARAMS = "params"  # <params>...</params> after <tool>name</tool>
     XMLTAG = "xmltag"  # <tool_name><arg>v</arg></tool_name>
+    HEADER = "header"  # gpt-oss harmony: a message header up to <|message|>
     JSON = "json"  # a JSON value (bare, or after a marker)
     PY = "py"  # a pythonic call list or expression
 
@@ -61,6 +63,9 @@ class Region:
     lang: str = ""
     rescan: bool = True
     spec: Dialect | None = None  # the table entry that opened a CALLS region
+    # Streaming previews: the content size and the arguments last previewed.
+    preview_size: int = 0
+    preview_args: Any = None
 
 
 @dataclass
@@ -80,6 +85,7 @@ class Host(Protocol):
     """What an extractor may ask of the scanner that closed the region."""
 
     known: frozenset[str] | None
+    schemas: Mapping[str, Mapping[str, Any]] | None
     payload: str | None
 
     def nested(self, content: str, base: int, *, payload: str | None,

@@ -39,10 +39,22 @@ from __future__ import annotations
 import functools
 import json
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from .calls import Found, clean_args, extract_calls, valid_name
-from .dialects import BRACKETS, DATA_LANGS, HTML_TAGS, WEAK_FORMATS, Dialect, Holds, tag_dialect
+from .dialects import (
+    BRACKETS,
+    DATA_LANGS,
+    FUNCTIONARY_CODE,
+    HARMONY_CALL,
+    HARMONY_THINK_END,
+    HTML_TAGS,
+    WEAK_FORMATS,
+    Dialect,
+    Holds,
+    tag_dialect,
+)
 from .extractors import fence_calls, json_format, params_calls, xmltag_calls
 from .jsonrepair import RepairError, repair_loads
 from .prose import LineTracker
@@ -65,7 +77,12 @@ MAX_NEST = 4
 MAX_RESCANS = 3
 MAXTAG = 160
 
-_TRIGGER = re.compile(r"[<\[{`]")
+_TRIGGER = re.compile(r"[<\[{`>]")
+_FUNCTOOLS_TAIL = re.compile(r"f(?:u(?:n(?:c(?:t(?:o(?:o(?:l(?:s)?)?)?)?)?)?)?)?\Z")
+_FUNCTIONARY = re.compile(r">>>[ \t]*([A-Za-z_][\w.\-]{0,100})[ \t]*\n")
+_FUNCTIONARY_PART = re.compile(r">{1,3}(?:[ \t]*[A-Za-z_][\w.\-]{0,100}[ \t]*)?\Z")
+_FUNCTIONARY_START = re.compile(r"(all|[A-Za-z_][\w.\-]{0,100})[ \t]*\n")
+_SENTENCE_END = re.compile(r"[.!?:][ \t]+\Z")
 _WS = re.compile(r"[ \t\r\n]*")
 _XMLTAG = re.compile(r"<([A-Za-z_][\w\-]{0,63})>\Z")
 _TOOL_OPEN = "<tool>"
@@ -81,7 +98,14 @@ _MISTRAL_HEAD = re.compile(
     r"([A-Za-z_][\w.\-]{0,100})[ \t]*(?:\[CALL_ID\][ \t]*([\w\-]{0,64})[ \t]*)?(\[ARGS\])?[ \t]*"
 )
 _BACKTICKS = re.compile(r"`+")
+_HARMONY_CHANNEL = re.compile(r"\A\s*(\w+)")
+_HARMONY_IN_ROLE = re.compile(r"<\|channel\|>\s*(\w+)")
+_HARMONY_TO = re.compile(r"\bto=functions\.([^<\s]+)")
 _LANG = re.compile(r"[ \t]{0,8}([\w+#.\-]{0,32})")
+
+
+def _is_word(c: str) -> bool:
+    return c.isalnum() or c == "_"
 
 
 def _ws_end(buf: str, pos: int) -> int:
@@ -99,8 +123,13 @@ class Scanner:
     """One document being scanned. ``push(text, eof)`` consumes text; see the module doc."""
 
     def __init__(self, known: frozenset[str] | None = None, *, base: int = 0, nest: int = 0,
-                 payload: str | None = None, lang: str | None = None) -> None:
+                 payload: str | None = None, lang: str | None = None,
+                 schemas: Mapping[str, Mapping[str, Any]] | None = None) -> None:
         self.known = known
+        self.schemas = schemas
+        # Functionary v3.2 is prompted with ">>>" already written: its output may open with
+        # "all\n" (text follows) or "name\n{...}" (a call), decided once at the very start.
+        self.start_open = nest == 0 and payload is None and lang is None and base == 0
         self.base = base
         self.buf = ""
         self.pos = 0
@@ -214,6 +243,12 @@ class Scanner:
     # -- PROSE -----------------------------------------------------------------------------
 
     def _prose(self) -> bool:
+        if self.start_open:
+            r0 = self._open_start()
+            if r0 is _NEED:
+                return False
+            if r0:
+                return True
         buf = self.buf
         pos = self.pos
         run = pos  # start of the visible run not yet emitted
@@ -228,6 +263,18 @@ class Scanner:
             if i + 1 < n and not self._plausible(buf, i, run):
                 pos = i + 1
                 continue
+            if buf[i] == "[" and i - 9 >= run and buf.startswith("functools", i - 9) and \
+                    not _is_word(self._char_before(buf, i - 9)):
+                k = i - 9
+                if k > run:
+                    self._text(buf[run:k], self.base + run)
+                r = self._open_functools(k, i)
+                if r is _NEED:
+                    self.pos = k
+                    return False
+                if r:
+                    return True
+                run = k
             if i > run:
                 self._text(buf[run:i], self.base + run)
             run = i
@@ -239,10 +286,109 @@ class Scanner:
                 return True
             pos = run = i + 1
             self._text(buf[i], self.base + i)
+        if not self.eof:
+            # Hold back what may be the start of Phi-4-mini's "functools[" until it is settled.
+            tail = _FUNCTOOLS_TAIL.search(buf, max(run, n - 9))
+            if tail is not None:
+                pos = tail.start()
         if pos > run:
             self._text(buf[run:pos], self.base + run)
         self.pos = pos
         return False
+
+    def _char_before(self, buf: str, k: int) -> str:
+        """The visible character before ``buf[k]`` (from the text already emitted if need be)."""
+        if k > 0:
+            return buf[k - 1]
+        for p in reversed(self.parts):
+            if p:
+                return p[-1]
+        return ""
+
+    def _visible_tail(self, buf: str, run: int, i: int, size: int) -> str:
+        """The last ``size`` characters of visible text before ``buf[i]`` (``buf[run:i]`` not
+        emitted yet), not reaching back past a think-block."""
+        tail = buf[max(run, i - size):i]
+        k = len(self.parts) - 1
+        while len(tail) < size and k >= self.ls_mark:
+            tail = self.parts[k][-(size - len(tail)):] + tail
+            k -= 1
+        return tail
+
+    def _after_sentence(self, buf: str, run: int, i: int) -> bool:
+        """Does the visible text before ``buf[i]`` end a sentence ("I'll check. [f(x=1)]")?"""
+        return _SENTENCE_END.search(self._visible_tail(buf, run, i, 12)) is not None
+
+    def _open_start(self) -> Any:
+        """Functionary v3.2's first segment, written without its ">>>" (the prompt has it)."""
+        buf = self.buf
+        m = _FUNCTIONARY_START.match(buf, self.pos)
+        if m is None:
+            if not self.eof and len(buf) - self.pos < 110 and "\n" not in buf[self.pos:]:
+                return _NEED
+            self.start_open = False
+            return None
+        name = m.group(1)
+        if name != "all" and (self.known is None or name not in self.known):
+            self.start_open = False
+            return None
+        r = self._open_segment(self.pos, m.end(), name, ">>>" + name)
+        if r is not _NEED:
+            self.start_open = False
+        return r
+
+    def _open_functionary(self, i: int) -> Any:
+        """``>>>name\n{json}`` (Functionary v3.2): a call; ``>>>all\n``: text follows."""
+        buf = self.buf
+        m = _FUNCTIONARY.match(buf, i)
+        if m is None:
+            pm = _FUNCTIONARY_PART.match(buf, i)
+            if pm is not None and pm.end() == len(buf) and not self.eof:
+                return _NEED
+            return None
+        return self._open_segment(i, m.end(), m.group(1), buf[i:m.end()].rstrip())
+
+    def _open_segment(self, i: int, j: int, name: str, marker: str) -> Any:
+        """A Functionary segment for ``name`` whose header spans ``buf[i:j]``."""
+        buf = self.buf
+        n = len(buf)
+        a = self.base + i
+        if name == "all":
+            self._ev("format", a, format="functionary_v32", marker=marker)
+            self._markup()
+            self.pos = j
+            return True
+        k = _ws_end(buf, j)
+        if k == n and not self.eof:
+            return _NEED if k - j < 64 else None
+        if k < n and buf[k] == "{":
+            self._ev("format", a, format="functionary_v32", marker=marker)
+            self._ev("call_started", a, format="functionary_v32", name=name)
+            self._start_json(k, i, dialect="functionary_v32", lenient=True, marker=True,
+                             name=name)
+            return True
+        if name == "python" and k < n:
+            self._ev("format", a, format="functionary_v32", marker=marker)
+            self._ev("call_started", a, format="functionary_v32", name=name)
+            self._region(Region(Kind.CALLS, "functionary_v32", a, self.base + j, buf[i:j],
+                                FUNCTIONARY_CODE.closer, FUNCTIONARY_CODE.hold, name=name,
+                                started=True, marker=True, spec=FUNCTIONARY_CODE), j)
+            return True
+        return None
+
+    def _open_functools(self, k: int, i: int) -> Any:
+        """Phi-4-mini (and FireFunction v2): ``functools[{...}, ...]`` at ``buf[k:]``."""
+        buf = self.buf
+        if _LIST_JSON.match(buf, i):
+            a = self.base + k
+            self._ev("format", a, format="phi4_mini", marker="functools[")
+            self._ev("call_started", a, format="phi4_mini")
+            self._start_json(i, k, dialect="phi4_mini", lenient=True, marker=True)
+            return True
+        m = _LIST_JSON_PART.match(buf, i)
+        if m is not None and m.end() == len(buf) and not self.eof:
+            return _NEED
+        return None
 
     def _plausible(self, buf: str, i: int, run: int) -> bool:
         """Cheap pre-check: can the trigger at ``i`` start anything? (``i + 1 < len(buf)``)"""
@@ -252,6 +398,8 @@ class Scanner:
             return d.isalpha() or d in "/|｜_"
         if c == "`":
             return d == "`"
+        if c == ">":
+            return d == ">"
         if c == "[":
             if d in "T/ \t\r\n{":
                 return True
@@ -261,11 +409,14 @@ class Scanner:
                 return True
             if self.lang is not None:
                 return False
-            # pythonic lists only at a line start
+            # pythonic lists only at a line start or after a sentence
             nl = buf.rfind("\n", run, i)
             if nl >= 0:
-                return buf[nl + 1:i].isspace() or nl + 1 == i
-            return (i == run or buf[run:i].isspace()) and self._at_line_start()
+                if buf[nl + 1:i].isspace() or nl + 1 == i:
+                    return True
+            elif (i == run or buf[run:i].isspace()) and self._at_line_start():
+                return True
+            return self._after_sentence(buf, run, i)
         return True
 
     def _open_at(self, i: int) -> Any:
@@ -277,6 +428,8 @@ class Scanner:
             return True
         if c == "[":
             return self._open_bracket(i)
+        if c == ">":
+            return self._open_functionary(i)
         return self._open_fence(i)
 
     def _open_lt(self, i: int) -> Any:
@@ -344,6 +497,9 @@ class Scanner:
                 self._ev("call_started", a, format=d.name, name=name)
             self._region(Region(Kind.CALLS, d.name, a, self.base + j, marker, d.closer, d.hold,
                                 name=name, started=True, marker=True, spec=d), j)
+        elif holds is Holds.HEADER:
+            self._region(Region(Kind.HEADER, d.name, a, self.base + j, marker, d.closer, d.hold,
+                                max_len=200), j)
         elif holds is Holds.NEXT:
             self._ev("format", a, format=d.name, marker=marker)
             self._markup()
@@ -393,7 +549,8 @@ class Scanner:
         if m is not None and m.end() == n and not eof:
             return _NEED
         if self.payload is not None or self.lang == "tool_code" or (
-                self.lang is None and self._at_line_start()):
+                self.lang is None and (self._at_line_start()
+                                       or self._after_sentence(buf, i, i))):
             if _PYLIST.match(buf, i):
                 self._start_py(i, dialect="pythonic", bare=False)
                 return True
@@ -556,6 +713,9 @@ class Scanner:
             else:
                 self._text(r.opener + content + closer, r.start, lines=False)
             return
+        if k is Kind.HEADER:
+            self._harmony_body(r, content, closed)
+            return
         if k is Kind.TOOL_NAME:
             name = content.strip()
             if valid_name(name):
@@ -595,6 +755,31 @@ class Scanner:
             return
         self._text(r.opener + content + closer, r.start)
 
+    def _harmony_body(self, r: Region, header: str, closed: bool) -> None:
+        """A gpt-oss message header has closed: open what its channel and recipient say."""
+        self._markup()
+        if not closed:
+            return  # the output ended inside a header: markup, nothing to read
+        ch = _HARMONY_CHANNEL.search(header if r.opener == "<|channel|>" else "")
+        if r.opener != "<|channel|>":
+            ch = _HARMONY_IN_ROLE.search(header)
+        channel = ch.group(1) if ch is not None else ""
+        to = _HARMONY_TO.search(header)
+        j = self.pos
+        a = r.start
+        raw = r.opener + header + "<|message|>"
+        if channel == "analysis":
+            self.think_seen = True
+            self._region(Region(Kind.THINK, "think", a, self.base + j, raw, HARMONY_THINK_END,
+                                10), j)
+        elif to is not None and channel == "commentary" and valid_name(to.group(1)):
+            name = to.group(1)
+            self._ev("format", a, format="harmony", marker=raw)
+            self._ev("call_started", a, format="harmony", name=name)
+            self._region(Region(Kind.CALLS, "harmony", a, self.base + j, raw,
+                                HARMONY_CALL.closer, HARMONY_CALL.hold, name=name,
+                                started=True, marker=True, rescan=False, spec=HARMONY_CALL), j)
+
     # -- nested documents --------------------------------------------------------------------
 
     def nested(self, content: str, base: int, *, payload: str | None,
@@ -602,7 +787,8 @@ class Scanner:
         """The calls of a region's content read as a small document of its own."""
         if self.nest >= MAX_NEST or not content.strip():
             return []
-        sub = Scanner(None, base=base, nest=self.nest + 1, payload=payload, lang=lang)
+        sub = Scanner(None, base=base, nest=self.nest + 1, payload=payload, lang=lang,
+                      schemas=self.schemas)
         sub.push(content, eof=True)
         calls = sub.calls
         if calls:
@@ -735,7 +921,7 @@ class Scanner:
         bare = r.lenient
         found, fixes, reason = parse_pythonic(
             text, allow_bare=bare,
-            allow_empty=bare or self.payload is not None or r.dialect != "pythonic",
+            allow_empty=True,
             repair=not closed)
         if found:
             fmt = r.dialect

@@ -4,9 +4,11 @@ shortcuts ``parse_tool_calls``, ``parse_response`` and ``classify_response``."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from .classify import classify_text
+from .previews import Previewer
 from .regions import Mode
 from .scanner import Scanner
 from .types import ParseEvent, ParseResult, ResponseKind, ToolCall
@@ -17,6 +19,7 @@ from .types import ParseEvent, ParseResult, ResponseKind, ToolCall
 # still come out as soon as a call has closed.
 QUIET_MAX = 64
 _PEND_MAX = 1024
+_PREVIEW_PEND_MAX = 16
 _SPECIAL1 = frozenset(">}]`")
 _LOUD = re.compile(r"[>}\]`]")
 _FLUSH = re.compile(r"[>}\]]|``")
@@ -41,13 +44,26 @@ class StreamParser:
 
     ``known_tools``: the tool names the caller offered the model. When given, calls in weak
     dialects (bare or fenced JSON, pythonic lists, XML-ish tags, ReAct, prose) must name one of
-    them, and prose such as "call read_file with path='x'" is read for them."""
+    them, and prose such as "call read_file with path='x'" is read for them.
 
-    def __init__(self, known_tools: Iterable[str] | None = None) -> None:
+    ``tools``: name -> JSON Schema of the tool's parameters. XML dialects type their string
+    values by it, as their reference parsers do; its names stand for ``known_tools`` when that
+    is not given.
+
+    ``previews``: ``feed`` also returns ``call_delta`` events while a call streams (see
+    ``previews.py``); they are not part of the trace, so the result is the same either way."""
+
+    def __init__(self, known_tools: Iterable[str] | None = None, *,
+                 tools: Mapping[str, Mapping[str, Any]] | None = None,
+                 previews: bool = False) -> None:
         known = None
+        if known_tools is None and tools is not None:
+            known_tools = list(tools)
         if known_tools is not None:
             known = frozenset(t for t in known_tools if isinstance(t, str) and t)
-        self._sc = Scanner(known)
+        schemas = dict(tools) if tools is not None else None
+        self._sc = Scanner(known, schemas=schemas)
+        self._previews = Previewer(self._sc) if previews else None
         self._pend: list[str] = []
         self._nev = 0
         self._result: ParseResult | None = None
@@ -59,7 +75,9 @@ class StreamParser:
         special = _SPECIAL1
         loud = _LOUD.search
         slow = self._feed
-        pend_max = _PEND_MAX
+        # With previews, a call must be looked at while it streams, not only when a closing
+        # character arrives.
+        pend_max = _PREVIEW_PEND_MAX if previews else _PEND_MAX
         quiet_max = QUIET_MAX
 
         def feed(chunk: str) -> list[ParseEvent]:
@@ -92,7 +110,8 @@ class StreamParser:
         pend = self._pend
         prev = pend[-1][-1:] if pend else ""
         pend.append(chunk)
-        if len(pend) < _PEND_MAX and len(chunk) < QUIET_MAX and _FLUSH.search(chunk) is None \
+        pend_max = _PEND_MAX if self._previews is None else _PREVIEW_PEND_MAX
+        if len(pend) < pend_max and len(chunk) < QUIET_MAX and _FLUSH.search(chunk) is None \
                 and not (chunk[0] == "`" and prev == "`"):
             return []
         return self._flush(False)
@@ -119,6 +138,11 @@ class StreamParser:
             sc.parts.append(text)
         new = sc.events[self._nev:]
         self._nev = len(sc.events)
+        if self._previews is not None and self._broken is None and not eof:
+            try:
+                new.extend(self._previews.after_push(new))
+            except Exception:  # noqa: BLE001 - a preview is never worth raising for
+                self._previews = None
         return new
 
     def finish(self) -> ParseResult:
@@ -144,18 +168,21 @@ class StreamParser:
         return list(self._sc.events)
 
 
-def parse_response(text: str, known_tools: Iterable[str] | None = None) -> ParseResult:
+def parse_response(text: str, known_tools: Iterable[str] | None = None, *,
+                   tools: Mapping[str, Mapping[str, Any]] | None = None) -> ParseResult:
     """The whole reading of a complete output (same as feeding it whole, then finishing)."""
-    p = StreamParser(known_tools)
+    p = StreamParser(known_tools, tools=tools)
     p.feed(text if isinstance(text, str) else str(text))
     return p.finish()
 
 
-def parse_tool_calls(text: str, known_tools: Iterable[str] | None = None) -> list[ToolCall]:
+def parse_tool_calls(text: str, known_tools: Iterable[str] | None = None, *,
+                     tools: Mapping[str, Mapping[str, Any]] | None = None) -> list[ToolCall]:
     """The tool calls in a complete model output, in order of appearance. Never raises."""
-    return parse_response(text, known_tools).tool_calls
+    return parse_response(text, known_tools, tools=tools).tool_calls
 
 
-def classify_response(text: str, known_tools: Iterable[str] | None = None) -> ResponseKind:
+def classify_response(text: str, known_tools: Iterable[str] | None = None, *,
+                      tools: Mapping[str, Mapping[str, Any]] | None = None) -> ResponseKind:
     """What kind of answer ``text`` is (think-blocks skipped, tool calls recognised)."""
-    return parse_response(text, known_tools).kind
+    return parse_response(text, known_tools, tools=tools).kind
