@@ -169,4 +169,4 @@ def _judge_line(verdict: VerdictRecord, finals: dict[str, CallRecord]) -> str:
         label = f" (shown as {verdict.label})" if verdict.label else ""
         what = f"picked **{neutralise_line(verdict.winner or '?')}**{label}"
     reason = neutralise(verdict.reason).strip().replace("\n", " ")
-    return f"**Verdict**: {who} {what}{confidence}. {reason}".rstrip()
+    return f"**Verdict**: {who} {what}{confidence}" + (f": {reason}" if reason else ".")
