@@ -122,8 +122,9 @@ def function_calls(host: Host, r: Region, content: str, closed: bool) -> list[Ca
     fmt = r.dialect
     if host.payload in ("seed_oss", "minimax_m2"):
         fmt = host.payload
-    elif r.dialect == "function_tag" and text.startswith("<parameter"):
-        fmt = "qwen3_xml"
+    elif r.dialect == "function_tag" and (
+            text.startswith("<parameter") or (not text and host.payload == "hermes")):
+        fmt = "qwen3_xml"  # Qwen3-Coder: <tool_call><function=name><parameter=k>...
     if text.startswith("<parameter"):
         props = param_types(host.schemas, name)
         convert: Callable[[str, str], Any]

@@ -52,7 +52,7 @@ _DS_BEGIN = re.compile(r"<[|｜]\s*tool[▁_ \\]*call[▁_ \\]*begin\s*[|｜]>")
 _DS_SEP = r"<[|｜]\s*tool[▁_ \\]*sep\s*[|｜]>"
 _DS_HEAD = re.compile(r"\s*(?:function\s*)?" + _DS_SEP
                       + r"\s*([A-Za-z_][\w.\-]*)[ \t]*(?=[\n{`])\s*"
-                      + r"|\s*([A-Za-z_][\w.\-]*)\s*" + _DS_SEP)
+                      + r"|\s*(?!function\s*<)([A-Za-z_][\w.\-]*)\s*" + _DS_SEP)
 
 # (offset of the call among the region's calls, name, arguments so far)
 Preview = tuple[int, str, dict[str, Any]]
@@ -232,6 +232,9 @@ def _xml_preview(name: str, body: str, dialect: str, sc: Scanner) -> Preview | N
             return qwen3_value(v, k, props, json_arrays=dialect == "qwen3_xml")
         return v
 
+    cut = body.rfind("<")
+    if cut > body.rfind(">"):
+        body = body[:cut]  # a tag still arriving ("</para"): not part of any value
     args, closed = xml_parameters(body, convert)
     if not closed and args:
         last = next(reversed(args))

@@ -457,3 +457,258 @@ def all_texts() -> list[tuple[str, str, list[str] | None]]:
     for cid, text, _calls, _fixes in MALFORMED_CASES:
         out.append((cid, text, None))
     return out
+
+
+# --- Dialects added for issue 17: per dialect, at least a single call, several calls, nested /
+# escaped / unicode arguments, a call after prose, and a plain answer of that model (no call).
+# Each case: (id, text, expected calls, options) as above; ``tools`` (name -> JSON Schema) is
+# passed to the parser when present.
+WEATHER_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {"city": {"type": "string"}, "days": {"type": "integer"},
+                   "metric": {"type": "boolean"}, "tags": {"type": "array"},
+                   "opts": {"type": "object"}},
+    "required": ["city"],
+}
+TOOLS: dict[str, dict[str, Any]] = {"get_weather": WEATHER_SCHEMA,
+                                    "get_time": {"type": "object", "properties": {}}}
+NEST = {"filter": {"lang": "fr", "tags": ["a", "b"]}, "note": "Zoë said \"hi\"\n— ok"}
+NEST_JSON = '{"filter": {"lang": "fr", "tags": ["a", "b"]}, "note": "Zoë said \\"hi\\"\\n— ok"}'
+T = ("get_time", {})
+W2 = ("get_weather", {"city": "Berlin"})
+
+NEW_DIALECT_CASES: dict[str, list[Case]] = {
+    "functionary_v32": [
+        ("fv32-single", '>>>get_weather\n{"city": "Paris"}', [W], {"format": "functionary_v32"}),
+        ("fv32-several", '>>>get_weather\n{"city": "Paris"}\n>>>get_weather\n{"city": "Berlin"}'
+         '>>>get_time\n{}', [W, W2, T], {"format": "functionary_v32"}),
+        ("fv32-nested", ">>>search\n" + NEST_JSON, [("search", NEST)],
+         {"format": "functionary_v32"}),
+        ("fv32-all-then-call", 'all\nLet me look that up.>>>get_weather\n{"city": "Paris"}', [W],
+         {"format": "functionary_v32", "text": "Let me look that up."}),
+        ("fv32-first-without-marker", 'get_weather\n{"city": "Paris"}>>>get_time\n{}', [W, T],
+         {"format": "functionary_v32", "known": ["get_weather", "get_time"]}),
+        ("fv32-python", ">>>python\nimport math\nprint(math.pi)",
+         [("python", {"code": "import math\nprint(math.pi)"})], {"format": "functionary_v32"}),
+        ("fv32-plain-answer", "all\nThe capital of France is Paris.", [],
+         {"text": "The capital of France is Paris."}),
+    ],
+    "functionary_v31": [
+        ("fv31-single", '<function=get_weather>{"city": "Paris"}</function>', [W],
+         {"format": "function_tag"}),
+        ("fv31-several", '<function=get_weather>{"city": "Paris"}</function>\n'
+         '<function=get_time>{}</function>', [W, T], {"format": "function_tag"}),
+        ("fv31-nested", "<function=search>" + NEST_JSON + "</function>", [("search", NEST)],
+         {"format": "function_tag"}),
+        ("fv31-after-prose", 'I need the forecast.\n<function=get_weather>{"city": "Paris"}'
+         "</function>", [W], {"format": "function_tag", "text": "I need the forecast."}),
+        ("fv31-plain-answer", "The function returns a list of cities.", [], {}),
+    ],
+    "glm45": [
+        ("glm-single", "<tool_call>get_weather\n<arg_key>city</arg_key>\n<arg_value>Paris"
+         "</arg_value>\n</tool_call>", [W], {"format": "glm45"}),
+        ("glm-several", "<tool_call>get_weather\n<arg_key>city</arg_key>\n<arg_value>Paris"
+         "</arg_value>\n</tool_call>\n<tool_call>get_time</tool_call>", [W, T],
+         {"format": "glm45"}),
+        ("glm-typed-without-schema", "<tool_call>get_weather\n<arg_key>city</arg_key>\n"
+         "<arg_value>Paris</arg_value>\n<arg_key>days</arg_key>\n<arg_value>3</arg_value>\n"
+         "<arg_key>tags</arg_key>\n<arg_value>[\"a\", \"b\"]</arg_value>\n</tool_call>",
+         [("get_weather", {"city": "Paris", "days": 3, "tags": ["a", "b"]})], {"format": "glm45"}),
+        ("glm-string-by-schema", "<tool_call>get_weather\n<arg_key>city</arg_key>\n"
+         "<arg_value>1984</arg_value>\n<arg_key>days</arg_key>\n<arg_value>3</arg_value>\n"
+         "</tool_call>", [("get_weather", {"city": "1984", "days": 3})],
+         {"format": "glm45", "tools": TOOLS}),
+        ("glm-unicode-after-think", "<think>The user wants Zürich.</think>Checking.\n"
+         "<tool_call>get_weather\n<arg_key>city</arg_key>\n<arg_value>Zürich ☀</arg_value>\n"
+         "</tool_call>", [("get_weather", {"city": "Zürich ☀"})],
+         {"format": "glm45", "text": "Checking."}),
+        ("glm-plain-answer", "<think>No tool needed.</think>It is 4.", [], {"text": "It is 4."}),
+    ],
+    "kimi_k2": [
+        ("kimi-single", "<|tool_calls_section_begin|><|tool_call_begin|>functions.get_weather:0"
+         '<|tool_call_argument_begin|>{"city": "Paris"}<|tool_call_end|>'
+         "<|tool_calls_section_end|>", [W], {"format": "kimi_k2"}),
+        ("kimi-several", "<|tool_calls_section_begin|>\n<|tool_call_begin|>functions.get_weather:0"
+         '<|tool_call_argument_begin|>{"city": "Paris"}<|tool_call_end|>\n<|tool_call_begin|>'
+         "functions.get_time:1<|tool_call_argument_begin|>{}<|tool_call_end|>\n"
+         "<|tool_calls_section_end|>", [W, T], {"format": "kimi_k2"}),
+        ("kimi-nested", "<|tool_calls_section_begin|><|tool_call_begin|>functions.search:0"
+         "<|tool_call_argument_begin|>" + NEST_JSON + "<|tool_call_end|><|tool_calls_section_end|>",
+         [("search", NEST)], {"format": "kimi_k2"}),
+        ("kimi-after-prose", "I'll check the weather for you.<|tool_calls_section_begin|>"
+         '<|tool_call_begin|>functions.get_weather:0<|tool_call_argument_begin|>{"city": "Paris"}'
+         "<|tool_call_end|><|tool_calls_section_end|>", [W],
+         {"format": "kimi_k2", "text": "I'll check the weather for you."}),
+        ("kimi-plain-answer", "Paris is sunny today, around 21 °C.", [], {}),
+    ],
+    "harmony": [
+        ("harmony-single", "<|channel|>analysis<|message|>User wants weather.<|end|><|start|>"
+         "assistant<|channel|>commentary to=functions.get_weather <|constrain|>json<|message|>"
+         '{"city": "Paris"}<|call|>', [W], {"format": "harmony", "text": ""}),
+        ("harmony-recipient-in-role", "<|channel|>analysis<|message|>Need it.<|end|>"
+         "<|start|>assistant to=functions.get_weather<|channel|>commentary json<|message|>"
+         '{"city":"Paris"}<|call|>', [W], {"format": "harmony"}),
+        ("harmony-several", "<|channel|>commentary to=functions.get_weather <|constrain|>json"
+         '<|message|>{"city": "Paris"}<|call|><|start|>assistant<|channel|>commentary '
+         "to=functions.get_time <|constrain|>json<|message|>{}<|call|>", [W, T],
+         {"format": "harmony"}),
+        ("harmony-nested", "<|channel|>commentary to=functions.search <|constrain|>json<|message|>"
+         + NEST_JSON + "<|call|>", [("search", NEST)], {"format": "harmony"}),
+        ("harmony-after-preamble", "<|channel|>commentary<|message|>Checking the forecast now."
+         "<|end|><|start|>assistant<|channel|>commentary to=functions.get_weather <|constrain|>json"
+         '<|message|>{"city": "Paris"}<|call|>', [W],
+         {"format": "harmony", "text": "Checking the forecast now."}),
+        ("harmony-analysis-is-never-a-call", "<|channel|>analysis<|message|>I could call "
+         '<tool_call>{"name": "get_weather", "arguments": {"city": "Paris"}}</tool_call> but no.'
+         "<|end|><|start|>assistant<|channel|>final<|message|>It is sunny.<|return|>", [],
+         {"text": "It is sunny."}),
+        ("harmony-analysis-recipient-ignored", "<|channel|>analysis to=functions.get_weather "
+         '<|message|>{"city": "Paris"}<|end|><|start|>assistant<|channel|>final<|message|>'
+         "Done.", [], {"text": "Done."}),
+    ],
+    "command_r7b": [
+        ("cr7b-single", '<|START_ACTION|>[{"tool_call_id": "0", "tool_name": "get_weather", '
+         '"parameters": {"city": "Paris"}}]<|END_ACTION|>', [W], {"format": "command_r7b"}),
+        ("cr7b-several-after-thinking", "<|START_THINKING|>Two lookups.<|END_THINKING|>"
+         '<|START_ACTION|>[\n{"tool_call_id": "0", "tool_name": "get_weather", "parameters": '
+         '{"city": "Paris"}},\n{"tool_call_id": "1", "tool_name": "get_time", "parameters": {}}\n]'
+         "<|END_ACTION|>", [W, T], {"format": "command_r7b", "text": ""}),
+        ("cr7b-nested", '<|START_ACTION|>[{"tool_call_id": "0", "tool_name": "search", '
+         '"parameters": ' + NEST_JSON + "}]<|END_ACTION|>", [("search", NEST)],
+         {"format": "command_r7b"}),
+        ("cr7b-after-prose", 'Let me check.\n<|START_ACTION|>[{"tool_call_id": "0", "tool_name": '
+         '"get_weather", "parameters": {"city": "Paris"}}]<|END_ACTION|>', [W],
+         {"format": "command_r7b", "text": "Let me check."}),
+        ("cr7b-plain-answer", "<|START_THINKING|>Easy.<|END_THINKING|><|START_RESPONSE|>It is 4."
+         "<|END_RESPONSE|>", [], {"text": "It is 4."}),
+    ],
+    "command_r": [
+        ("cr-single", 'Action: ```json\n[{"tool_name": "get_weather", "parameters": {"city": '
+         '"Paris"}}]\n```', [W], {"format": "command_r"}),
+        ("cr-several", 'Action: ```json\n[\n    {"tool_name": "get_weather", "parameters": '
+         '{"city": "Paris"}},\n    {"tool_name": "get_time", "parameters": {}}\n]\n```', [W, T],
+         {"format": "command_r"}),
+        ("cr-nested", 'Action: ```json\n[{"tool_name": "search", "parameters": ' + NEST_JSON
+         + "}]\n```", [("search", NEST)], {"format": "command_r"}),
+        ("cr-after-plan", "Plan: I will look up the weather.\nAction: ```json\n[{\"tool_name\": "
+         "\"get_weather\", \"parameters\": {\"city\": \"Paris\"}}]\n```", [W],
+         {"format": "command_r"}),
+        ("cr-plain-answer", "Grounded answer: Paris is the capital of France.", [], {}),
+    ],
+    "phi4_mini": [
+        ("phi4-single", 'functools[{"name": "get_weather", "arguments": {"city": "Paris"}}]', [W],
+         {"format": "phi4_mini", "text": ""}),
+        ("phi4-several", 'functools[{"name": "get_weather", "arguments": {"city": "Paris"}}, '
+         '{"name": "get_time", "arguments": {}}]', [W, T], {"format": "phi4_mini"}),
+        ("phi4-nested", 'functools[{"name": "search", "arguments": ' + NEST_JSON + "}]",
+         [("search", NEST)], {"format": "phi4_mini"}),
+        ("phi4-after-prose-firefunction", 'I will check. functools[{"name": "get_weather", '
+         '"arguments": {"city": "Paris"}}]', [W],
+         {"format": "phi4_mini", "text": "I will check."}),
+        ("phi4-plain-answer", "Use functools.partial or functools[0] style indexing? Neither.", [],
+         {}),
+    ],
+    "jamba": [
+        ("jamba-single", '<tool_calls>[{"name": "get_weather", "arguments": {"city": "Paris"}}]'
+         "</tool_calls>", [W], {"format": "jamba", "text": ""}),
+        ("jamba-several", '<tool_calls>[\n{"name": "get_weather", "arguments": {"city": "Paris"}},'
+         '\n{"name": "get_time", "arguments": {}}\n]</tool_calls>', [W, T], {"format": "jamba"}),
+        ("jamba-nested", '<tool_calls>[{"name": "search", "arguments": ' + NEST_JSON
+         + "}]</tool_calls>", [("search", NEST)], {"format": "jamba"}),
+        ("jamba-after-prose", 'Let me see.\n<tool_calls>[{"name": "get_weather", "arguments": '
+         '{"city": "Paris"}}]</tool_calls>', [W], {"format": "jamba", "text": "Let me see."}),
+        ("jamba-plain-answer", "The tool_calls list is empty, so I answer directly: 42.", [], {}),
+    ],
+    "internlm2": [
+        ("internlm2-single", '<|action_start|><|plugin|>\n{"name": "get_weather", "parameters": '
+         '{"city": "Paris"}}<|action_end|>', [W], {"format": "internlm2", "text": ""}),
+        ("internlm2-several", '<|action_start|><|plugin|>\n{"name": "get_weather", "parameters": '
+         '{"city": "Paris"}}<|action_end|>\n<|action_start|><|plugin|>\n{"name": "get_time", '
+         '"parameters": {}}<|action_end|>', [W, T], {"format": "internlm2"}),
+        ("internlm2-nested", '<|action_start|><|plugin|>{"name": "search", "parameters": '
+         + NEST_JSON + "}<|action_end|>", [("search", NEST)], {"format": "internlm2"}),
+        ("internlm2-after-prose", 'I need to look this up.<|action_start|><|plugin|>\n{"name": '
+         '"get_weather", "parameters": {"city": "Paris"}}<|action_end|>', [W],
+         {"format": "internlm2", "text": "I need to look this up."}),
+        ("internlm2-plain-answer", "It is sunny in Paris.<|im_end|>", [],
+         {"text": "It is sunny in Paris."}),
+    ],
+    "minimax_m2": [
+        ("minimax-single", '<minimax:tool_call>\n<invoke name="get_weather">\n<parameter '
+         'name="city">Paris</parameter>\n</invoke>\n</minimax:tool_call>', [W],
+         {"format": "minimax_m2", "text": ""}),
+        ("minimax-several", '<minimax:tool_call>\n<invoke name="get_weather">\n<parameter '
+         'name="city">Paris</parameter>\n</invoke>\n<invoke name="get_time">\n</invoke>\n'
+         "</minimax:tool_call>", [W, T], {"format": "minimax_m2"}),
+        ("minimax-typed-by-schema", '<minimax:tool_call>\n<invoke name="get_weather">\n'
+         '<parameter name="city">Zürich</parameter>\n<parameter name="days">3</parameter>\n'
+         '<parameter name="metric">true</parameter>\n<parameter name="opts">{"a": [1, 2]}'
+         "</parameter>\n</invoke>\n</minimax:tool_call>",
+         [("get_weather", {"city": "Zürich", "days": 3, "metric": True, "opts": {"a": [1, 2]}})],
+         {"format": "minimax_m2", "tools": TOOLS}),
+        ("minimax-text-without-schema", '<minimax:tool_call>\n<invoke name="get_weather">\n'
+         '<parameter name="city">Paris</parameter>\n<parameter name="days">3</parameter>\n'
+         "</invoke>\n</minimax:tool_call>", [("get_weather", {"city": "Paris", "days": "3"})],
+         {"format": "minimax_m2"}),
+        ("minimax-after-think", "<think>Weather tool.</think>\nOn it.\n<minimax:tool_call>\n"
+         '<invoke name="get_weather">\n<parameter name="city">Paris</parameter>\n</invoke>\n'
+         "</minimax:tool_call>", [W], {"format": "minimax_m2", "text": "On it."}),
+        ("minimax-plain-answer", "<think>Simple.</think>\nParis is in France.", [],
+         {"text": "Paris is in France."}),
+    ],
+    "seed_oss": [
+        ("seed-single", "<seed:tool_call>\n<function=get_weather>\n<parameter=city>Paris"
+         "</parameter>\n</function>\n</seed:tool_call>", [W], {"format": "seed_oss"}),
+        ("seed-several", "<seed:tool_call>\n<function=get_weather>\n<parameter=city>Paris"
+         "</parameter>\n</function>\n</seed:tool_call><seed:tool_call>\n<function=get_time>\n"
+         "</function>\n</seed:tool_call>", [W, T], {"format": "seed_oss"}),
+        ("seed-typed-by-schema", "<seed:tool_call>\n<function=get_weather>\n<parameter=city>"
+         "Zürich</parameter>\n<parameter=days>3</parameter>\n<parameter=metric>false</parameter>"
+         "\n<parameter=tags>['a', 'b']</parameter>\n</function>\n</seed:tool_call>",
+         [("get_weather", {"city": "Zürich", "days": 3, "metric": False, "tags": ["a", "b"]})],
+         {"format": "seed_oss", "tools": TOOLS}),
+        ("seed-after-think", "<seed:think>The user wants the weather.</seed:think>Let me check."
+         "<seed:tool_call>\n<function=get_weather>\n<parameter=city>Paris</parameter>\n"
+         "</function>\n</seed:tool_call>", [W], {"format": "seed_oss", "text": "Let me check."}),
+        ("seed-plain-answer", "<seed:think>No tool.</seed:think>It is 4.", [], {"text": "It is 4."}),
+    ],
+    "qwen3_coder": [
+        ("qwen3c-single", "<tool_call>\n<function=get_weather>\n<parameter=city>\nParis\n"
+         "</parameter>\n</function>\n</tool_call>", [W], {"format": "qwen3_xml"}),
+        ("qwen3c-several", "<tool_call>\n<function=get_weather>\n<parameter=city>\nParis\n"
+         "</parameter>\n</function>\n</tool_call>\n<tool_call>\n<function=get_time>\n</function>\n"
+         "</tool_call>", [W, T], {"format": "qwen3_xml"}),
+        ("qwen3c-multiline-code", "<tool_call>\n<function=write_file>\n<parameter=path>\nsrc/a.py"
+         "\n</parameter>\n<parameter=content>\nclass A:\n    \"\"\"Zoë's <b>class</b>.\"\"\"\n\n"
+         "    x = {'k': [1, 2]}\n</parameter>\n</function>\n</tool_call>",
+         [("write_file", {"path": "src/a.py",
+                          "content": "class A:\n    \"\"\"Zoë's <b>class</b>.\"\"\"\n\n"
+                                     "    x = {'k': [1, 2]}"})], {"format": "qwen3_xml"}),
+        ("qwen3c-typed-by-schema", "<tool_call>\n<function=get_weather>\n<parameter=city>\n"
+         "Paris\n</parameter>\n<parameter=days>\n3\n</parameter>\n<parameter=tags>\n[\"a\"]\n"
+         "</parameter>\n</function>\n</tool_call>",
+         [("get_weather", {"city": "Paris", "days": 3, "tags": ["a"]})],
+         {"format": "qwen3_xml", "tools": TOOLS}),
+        ("qwen3c-after-prose", "I'll write the file.\n\n<tool_call>\n<function=get_weather>\n"
+         "<parameter=city>\nParis\n</parameter>\n</function>\n</tool_call>", [W],
+         {"format": "qwen3_xml", "text": "I'll write the file."}),
+        ("qwen3c-plain-answer", "Use `<function=name>` tags only when you call a tool.", [], {}),
+    ],
+    "pythonic": [
+        ("py-zero-args", "[get_time()]", [T], {"format": "pythonic", "text": ""}),
+        ("py-zero-and-kwargs", "[get_time(), get_weather(city='Paris')]", [T, W],
+         {"format": "pythonic"}),
+        ("py-after-sentence", "I will check the weather. [get_weather(city='Paris')]", [W],
+         {"format": "pythonic", "text": "I will check the weather."}),
+        ("py-after-colon-unicode", "Calling it now: [get_weather(city='Zürich', "
+         "tags=['☀', 'é'])]", [("get_weather", {"city": "Zürich", "tags": ["☀", "é"]})],
+         {"format": "pythonic"}),
+        ("py-plain-answer", "Lists look like [1, 2, 3] and calls like f(x) in Python.", [], {}),
+    ],
+}
+
+
+def new_dialect_texts() -> list[tuple[str, str, list[str] | None, dict[str, Any] | None]]:
+    """(id, text, known, tools) for every case of NEW_DIALECT_CASES."""
+    return [(cid, text, opts.get("known"), opts.get("tools"))
+            for cases in NEW_DIALECT_CASES.values() for cid, text, _calls, opts in cases]
