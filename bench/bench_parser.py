@@ -11,12 +11,17 @@ Reports medians of several repeats:
 * streaming with 1-byte chunks (and 4-byte, token-sized chunks) over one whole-text parse
   (target: 1-byte <= 3x), checking that every split gives the same result;
 * the tool-call JSON payloads of the corpus (valid, and the same payloads made malformed)
-  through our ``repair_loads`` and through ``json_repair.loads``: times and the ratio.
+  through our ``repair_loads`` and through ``json_repair.loads``: times and the ratio;
+* each dialect added for issue 17 alone (a corpus of prose and calls in that dialect): MB/s
+  and whether every call was read;
+* the cost of previews: 1-byte chunks with ``call_delta`` previews on over one whole-text parse
+  (target <= 3x), and over 1-byte chunks without previews.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import random
 import statistics
@@ -102,6 +107,55 @@ def _dialects(name: str, args: dict[str, object], rng: random.Random) -> str:
     return rng.choice(forms)
 
 
+def _new_dialects(name: str, args: dict[str, object], rng: random.Random) -> dict[str, str]:
+    """One call in each dialect added for issue 17."""
+    a = json.dumps(args)
+    call = json.dumps({"name": name, "arguments": args})
+    text_args = {k: (json.dumps(v) if not isinstance(v, str) else v) for k, v in args.items()}
+    kw = ", ".join(f"{k}={v!r}" for k, v in args.items())
+    return {
+        "functionary_v32": f">>>{name}\n{a}",
+        "glm45": f"<tool_call>{name}\n" + "".join(
+            f"<arg_key>{k}</arg_key>\n<arg_value>{v}</arg_value>\n"
+            for k, v in text_args.items()) + "</tool_call>",
+        "kimi_k2": "<|tool_calls_section_begin|><|tool_call_begin|>functions."
+                   f"{name}:0<|tool_call_argument_begin|>{a}<|tool_call_end|>"
+                   "<|tool_calls_section_end|>",
+        "harmony": "<|channel|>analysis<|message|>The user needs the tool.<|end|><|start|>"
+                   f"assistant<|channel|>commentary to=functions.{name} <|constrain|>json"
+                   f"<|message|>{a}<|call|>",
+        "command_r7b": '<|START_ACTION|>[{"tool_call_id": "0", "tool_name": '
+                       f'"{name}", "parameters": {a}}}]<|END_ACTION|>',
+        "phi4_mini": f"functools[{call}]",
+        "jamba": f"<tool_calls>[{call}]</tool_calls>",
+        "internlm2": "<|action_start|><|plugin|>\n"
+                     + json.dumps({"name": name, "parameters": args}) + "<|action_end|>",
+        "minimax_m2": f'<minimax:tool_call>\n<invoke name="{name}">\n' + "".join(
+            f'<parameter name="{k}">{v}</parameter>\n' for k, v in text_args.items())
+            + "</invoke>\n</minimax:tool_call>",
+        "seed_oss": f"<seed:tool_call>\n<function={name}>\n" + "".join(
+            f"<parameter={k}>{v}</parameter>\n" for k, v in text_args.items())
+            + "</function>\n</seed:tool_call>",
+        "pythonic": f"I will call it now. [{name}({kw})]",
+    }
+
+
+def build_dialect_corpus(dialect: str, size: int) -> tuple[str, int]:
+    rng = random.Random(99)
+    parts: list[str] = []
+    total = calls = 0
+    while total < size:
+        name, args = rng.choice(_call_payloads(rng))
+        piece = rng.choice(PROSE_SAMPLES) + _new_dialects(name, args, rng)[dialect] + "\n\n"
+        parts.append(piece)
+        total += len(piece)
+        calls += 1
+    return "".join(parts), calls
+
+
+NEW_DIALECTS = ("functionary_v32", "glm45", "kimi_k2", "harmony", "command_r7b", "phi4_mini",
+                "jamba", "internlm2", "minimax_m2", "seed_oss", "pythonic")
+
 LEADS = ["Let me check that.", "I'll look it up.", "Sure — calling the tool now.",
          "<think>The user wants data; I need the tool.</think>", "Okay.", ""]
 
@@ -153,8 +207,8 @@ def median_time(fn: Callable[[], object], repeats: int) -> float:
     return statistics.median(times)
 
 
-def stream(text: str, size: int) -> object:
-    p = StreamParser()
+def stream(text: str, size: int, previews: bool = False) -> object:
+    p = StreamParser(previews=previews)
     feed = p.feed
     if size == 1:
         for ch in text:
@@ -206,8 +260,8 @@ def main() -> int:
                 four.append(median_time(lambda t=text: stream(t, 4), 1))
         t_whole = statistics.median(whole)
         t_1 = statistics.median(one)
-        r1 = statistics.median(o / w for o, w in zip(one, whole))
-        r4 = statistics.median(f / w for f, w in zip(four, whole))
+        r1 = statistics.median(o / w for o, w in zip(one, whole, strict=True))
+        r4 = statistics.median(f / w for f, w in zip(four, whole, strict=True))
         same = all(stream(text, k).to_dict() == whole_res.to_dict() for k in (1, 4, 997))
         mb = len(text.encode()) / 1e6
         rows.append((label, mb / t_whole, t_whole, t_1, r1, r4, len(whole_res.tool_calls), same))
@@ -223,6 +277,42 @@ def main() -> int:
               f"{calls:>6}  {same}   (1-byte target <= 3x: {flag})")
     expected = len(payloads)
     print(f"\n(tool-call corpus holds {expected} calls; parsed {rows[1][6]})")
+
+    # Previews: 1-byte chunks with call_delta previews on, against the whole-text parse and
+    # against 1-byte chunks without previews, interleaved on the tool-call corpus.
+    pv_whole, pv_one, pv_plain = [], [], []
+    for _ in range(rep_stream):
+        pv_whole.append(median_time(lambda: parse_response(tools), 1))
+        pv_one.append(median_time(lambda: stream(tools, 1, previews=True), 1))
+        pv_plain.append(median_time(lambda: stream(tools, 1), 1))
+    r_pv = statistics.median(o / w for o, w in zip(pv_one, pv_whole, strict=True))
+    r_pv_plain = statistics.median(o / p for o, p in zip(pv_one, pv_plain, strict=True))
+    p = StreamParser(previews=True)
+    n_previews = sum(1 for ch in tools for e in p.feed(ch) if e.kind == "call_delta")
+    same = p.finish().to_dict() == parse_response(tools).to_dict()
+    flag = "ok" if r_pv <= 3.0 else "OVER 3x"
+    print(f"\npreviews on the tool-call corpus: {n_previews} call_delta events; 1-byte chunks "
+          f"with previews {r_pv:.2f}x the whole-text parse (target <= 3x: {flag}), "
+          f"{r_pv_plain:.2f}x 1-byte chunks without previews; result equal: {same}")
+    results["previews"] = {"call_deltas": n_previews, "ratio_vs_whole": r_pv,
+                           "ratio_vs_plain_1byte": r_pv_plain, "result_equal": same}
+
+    dsize = size // 5
+    print(f"\nnew dialects, one corpus each (~{dsize // 1000} KB of prose and calls):")
+    print(f"{'dialect':<16} {'MB/s':>7} {'calls':>6} {'read':>6}  1B/whole")
+    per: dict[str, object] = {}
+    for dialect in NEW_DIALECTS:
+        text, expected_calls = build_dialect_corpus(dialect, dsize)
+        res = parse_response(text)
+        t_whole = median_time(lambda t=text: parse_response(t), rep_whole)
+        t_one = median_time(lambda t=text: stream(t, 1), max(1, rep_stream // 2))
+        mb = len(text.encode()) / 1e6
+        got = len(res.tool_calls)
+        print(f"{dialect:<16} {mb / t_whole:>7.2f} {expected_calls:>6} {got:>6}  "
+              f"{t_one / t_whole:>6.2f}x")
+        per[dialect] = {"mb_per_s": mb / t_whole, "calls": expected_calls, "read": got,
+                        "ratio_1byte": t_one / t_whole}
+    results["new_dialects"] = per
 
     try:
         import json_repair
@@ -246,12 +336,10 @@ def main() -> int:
         results["json_repair_baseline"] = base
         # Quality on the malformed payloads: how often each gets the original value back.
         ours_ok = theirs_ok = 0
-        for good, bad in zip(payloads, broken):
+        for good, bad in zip(payloads, broken, strict=True):
             truth = json.loads(good)
-            try:
+            with contextlib.suppress(RepairError):
                 ours_ok += repair_loads(bad)[0] == truth
-            except RepairError:
-                pass
             theirs_ok += json_repair.loads(bad) == truth
         print(f"malformed payloads decoded back to the original value: ours {ours_ok}/"
               f"{len(broken)}, json_repair {theirs_ok}/{len(broken)} (the rest were truncated "

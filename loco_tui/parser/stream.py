@@ -76,13 +76,14 @@ class StreamParser:
         loud = _LOUD.search
         slow = self._feed
         # With previews, a call must be looked at while it streams, not only when a closing
-        # character arrives.
-        pend_max = _PREVIEW_PEND_MAX if previews else _PEND_MAX
+        # character arrives: inside a call the chunks are pushed every few characters. The
+        # limit sits in a one-item list the closure reads (cheaper than an attribute).
+        limit = self._limit = [_PEND_MAX]
         quiet_max = QUIET_MAX
 
         def feed(chunk: str) -> list[ParseEvent]:
             try:
-                if len(pend) < pend_max:
+                if len(pend) < limit[0]:
                     n = len(chunk)
                     if n == 1:
                         if chunk not in special:
@@ -110,8 +111,7 @@ class StreamParser:
         pend = self._pend
         prev = pend[-1][-1:] if pend else ""
         pend.append(chunk)
-        pend_max = _PEND_MAX if self._previews is None else _PREVIEW_PEND_MAX
-        if len(pend) < pend_max and len(chunk) < QUIET_MAX and _FLUSH.search(chunk) is None \
+        if len(pend) < self._limit[0] and len(chunk) < QUIET_MAX and _FLUSH.search(chunk) is None \
                 and not (chunk[0] == "`" and prev == "`"):
             return []
         return self._flush(False)
@@ -143,6 +143,8 @@ class StreamParser:
                 new.extend(self._previews.after_push(new))
             except Exception:  # noqa: BLE001 - a preview is never worth raising for
                 self._previews = None
+            r = sc.region
+            self._limit[0] = _PREVIEW_PEND_MAX if r is not None and r.started else _PEND_MAX
         return new
 
     def finish(self) -> ParseResult:
