@@ -58,7 +58,8 @@ def clean_args(value: dict[str, Any]) -> dict[str, Any]:
     try:
         json.dumps(value, allow_nan=False)
     except (ValueError, TypeError, RecursionError):
-        return jsonable(value)
+        cleaned: dict[str, Any] = jsonable(value)
+        return cleaned
     return value
 
 

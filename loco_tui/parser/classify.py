@@ -56,7 +56,8 @@ def classify_text(text: str, n_calls: int = 0) -> tuple[ResponseKind, str]:
         fences += 1
         code_chars += sum(map(len, m.group(3).split()))
     if fences and code_chars >= 0.5 * total:
-        return ResponseKind.CODE, f"{fences} code block(s), {code_chars * 100 // total}% of the text"
+        share = code_chars * 100 // total
+        return ResponseKind.CODE, f"{fences} code block(s), {share}% of the text"
     lines = [ln for ln in stripped.splitlines() if ln.strip()]
     if not fences and len(lines) >= 3:
         code_lines = sum(1 for ln in lines if _CODE_LINE.match(ln))

@@ -17,8 +17,9 @@ from __future__ import annotations
 import json
 import math
 import re
-from json.decoder import scanstring as _scanstring
-from typing import Any
+from collections.abc import Callable
+from json import decoder as _decoder
+from typing import Any, cast
 
 FIXES = (
     "trailing_comma", "extra_comma", "single_quotes", "python_literal", "js_literal",
@@ -29,6 +30,17 @@ FIXES = (
 )
 
 MAX_DEPTH = 200
+
+
+# The C string scanner of the json module (typeshed does not declare it).
+_scanstring = cast(Callable[[str, int, bool], tuple[str, int]],
+                   _decoder.scanstring)  # type: ignore[attr-defined]
+
+
+def _ws_end(s: str, i: int) -> int:
+    m = _WS.match(s, i)
+    assert m is not None  # the pattern matches the empty string
+    return m.end()
 
 
 class RepairError(ValueError):
@@ -52,7 +64,8 @@ _BAREKEY = re.compile(r"[\w$\-.]+")
 _UNQUOTED_VALUE = re.compile(r"[^,}\]\n]*")
 _STOP = {"dq": re.compile(r'["\\]'), "sq": re.compile(r"['\\]")}
 _CLOSE_OK = frozenset(",}]:")
-_ESC = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "'": "'"}
+_ESC = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t",
+        "'": "'"}
 _LITERALS: dict[str, tuple[Any, str | None]] = {
     "true": (True, None), "false": (False, None), "null": (None, None),
     "True": (True, "python_literal"), "False": (False, "python_literal"),
@@ -77,7 +90,7 @@ class _Reader:
 
     def ws(self) -> None:
         s, n = self.s, self.n
-        i = _WS.match(s, self.i).end()
+        i = _ws_end(s, self.i)
         while i < n:
             c = s[i]
             if (c == "/" and i + 1 < n and s[i + 1] == "/") or c == "#":
@@ -89,7 +102,7 @@ class _Reader:
             else:
                 break
             self.fix("comment")
-            i = _WS.match(s, i).end()
+            i = _ws_end(s, i)
         self.i = i
 
     def value(self) -> Any:
@@ -348,6 +361,7 @@ class _Reader:
     def number(self) -> Any:
         s, n = self.s, self.n
         m = _NUM.match(s, self.i)
+        assert m is not None  # the pattern matches the empty string
         tok = m.group()
         end = m.end()
         if end < n and (s[end].isalpha() or s[end] == "_"):
@@ -376,7 +390,8 @@ class _Reader:
         s, n = self.s, self.n
         m = _WORD.match(s, self.i)
         w = m.group() if m else ""
-        if w in _LITERALS and (m.end() >= n or not (s[m.end()].isalnum() or s[m.end()] in "-.")):
+        if m is not None and w in _LITERALS and (
+                m.end() >= n or not (s[m.end()].isalnum() or s[m.end()] in "-.")):
             val, fix = _LITERALS[w]
             if fix:
                 self.fix(fix)
@@ -387,6 +402,7 @@ class _Reader:
             self.i = n
             raise _EOF
         v = _UNQUOTED_VALUE.match(s, self.i)
+        assert v is not None  # the pattern matches the empty string
         raw = v.group()
         self.i = v.end()
         self.fix("unquoted_value")

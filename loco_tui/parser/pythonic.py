@@ -24,7 +24,8 @@ def _literal(node: ast.AST) -> Any:
     if isinstance(node, ast.Dict):
         if any(k is None for k in node.keys):
             raise _NotLiteral
-        return {_literal(k): _literal(v) for k, v in zip(node.keys, node.values, strict=True)}
+        return {_literal(k): _literal(v) for k, v in zip(node.keys, node.values, strict=True)
+                if k is not None}
     try:
         value = ast.literal_eval(node)
     except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
@@ -152,7 +153,7 @@ def parse_pythonic(src: str, *, allow_bare: bool = False, allow_empty: bool = Fa
         if not expr.elts:
             return [], [], "empty list"
         nodes = list(expr.elts)
-    elif allow_bare:
+    elif allow_bare and isinstance(expr, ast.expr):
         nodes = [expr]
     else:
         return [], [], "not a list"

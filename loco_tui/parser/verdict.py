@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -41,7 +41,8 @@ _WORDS_CONF = {"very high": 0.95, "high": 0.85, "medium": 0.6, "moderate": 0.6, 
                "very low": 0.15}
 _POS = re.compile(r"\b(?:best|better|strongest|stronger|superior|prefer(?:red|able)?|winner|wins|"
                   r"most (?:complete|correct|accurate|helpful|thorough|robust)|excellent|"
-                  r"outperforms|clearly ahead|more (?:complete|correct|accurate|robust|thorough))\b",
+                  r"outperforms|clearly ahead|"
+                  r"more (?:complete|correct|accurate|robust|thorough))\b",
                   re.I)
 _NEG = re.compile(r"\b(?:worse|worst|weaker|weakest|bugs?|buggy|incorrect|wrong|fails?|"
                   r"missing|incomplete|inferior|less (?:complete|correct|accurate))\b", re.I)
@@ -118,18 +119,25 @@ class _Labels:
         if m is None:
             return None
         tok, tail = m.group(2), m.group(3)
-        if m.group(1) is None and len(tok) == 1 and tok.islower():
-            # "winner: a tie", "verdict: a clear win for B" -- an article, not a label
-            if re.match(r"\s+[a-z]", tail) and not re.match(r"\s+(?:is|wins|because)\b", tail):
-                return None
+        # "winner: a tie", "verdict: a clear win for B" -- an article, not a label
+        if (m.group(1) is None and len(tok) == 1 and tok.islower()
+                and re.match(r"\s+[a-z]", tail)
+                and not re.match(r"\s+(?:is|wins|because)\b", tail)):
+            return None
         return self.resolve(tok)
+
+
+def _last(matches: Iterator[re.Match[str]]) -> re.Match[str] | None:
+    """The last of ``matches``, or None."""
+    last = None
+    for last in matches:  # noqa: B007 - the loop is how the last one is reached
+        pass
+    return last
 
 
 def _strip_think(text: str) -> str:
     text = _THINK.sub("", text)
-    m = None
-    for m in _LONE_CLOSE.finditer(text):
-        pass
+    m = _last(_LONE_CLOSE.finditer(text))
     if m is not None:
         text = text[m.end():]
     return text
@@ -254,9 +262,7 @@ def _json_cands(text: str, L: _Labels) -> list[_Cand]:
 def _synthesis_before(text: str, i: int) -> str | None:
     before = text[:i]
     before = re.sub(r"```[\w]*\s*\Z", "", before.rstrip()).rstrip()
-    m = None
-    for m in _SYNTH_HEAD.finditer(before):
-        pass
+    m = _last(_SYNTH_HEAD.finditer(before))
     if m is not None:
         before = before[m.end():]
     before = before.strip()
@@ -298,7 +304,7 @@ def _winner_line_cands(text: str, L: _Labels) -> list[_Cand]:
         rest = m.group(1).strip()
         if not rest:
             tail = text[m.end():].lstrip("\n")
-            lines = []
+            lines: list[str] = []
             for ln in tail.splitlines()[: len(L.labels) + 2]:
                 if not ln.strip():
                     if lines:
@@ -417,9 +423,7 @@ def _fuzzy_cands(text: str, L: _Labels) -> list[_Cand]:
         if val > 0 and (len(ranked) == 1 or ranked[1][1] < val):
             out.append(_Cand("fuzzy", top, reason=_line_at(text, where.get(top, 0)),
                              pos=where.get(top, 0)))
-    sh = None
-    for sh in _SYNTH_HEAD.finditer(text):
-        pass
+    sh = _last(_SYNTH_HEAD.finditer(text))
     if sh is not None:
         body = text[sh.end():].strip()
         if len(body) > 20:

@@ -42,7 +42,8 @@ DIALECT_CASES: list[Case] = [
      "\n</think>\n\n<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}}"
      "\n</tool_call>",
      [W], {"format": "hermes", "text": ""}),
-    ("hermes-wrapper-tools", '<tools>{"name": "get_weather", "arguments": {"city": "Paris"}}</tools>',
+    ("hermes-wrapper-tools",
+     '<tools>{"name": "get_weather", "arguments": {"city": "Paris"}}</tools>',
      [W], {"format": "hermes"}),
     ("hermes-wrapper-function-call",
      '<function_call>{"name": "get_weather", "arguments": {"city": "Paris"}}</function_call>',
@@ -55,7 +56,8 @@ DIALECT_CASES: list[Case] = [
      'Checking.\n<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}',
      [W], {"format": "hermes", "text": "Checking."}),
     ("hermes-list-inside",
-     '<tool_call>[{"name": "a", "arguments": {}}, {"name": "b", "arguments": {"x": 1}}]</tool_call>',
+     '<tool_call>[{"name": "a", "arguments": {}}, {"name": "b", "arguments": {"x": 1}}]'
+     "</tool_call>",
      [("a", {}), ("b", {"x": 1})], {"format": "hermes"}),
     ("hermes-pythonic-inside", '<tool_call>get_weather(city="Paris")</tool_call>', [W],
      {"format": "hermes"}),
@@ -180,8 +182,8 @@ DIALECT_CASES: list[Case] = [
      [W], {"format": "deepseek"}),
     ("deepseek-two-calls",
      "<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>get_weather\n```json\n"
-     '{"city": "Paris"}\n```<｜tool▁call▁end｜>\n<｜tool▁call▁begin｜>function<｜tool▁sep｜>get_time'
-     '\n```json\n{"tz": "CET"}\n```<｜tool▁call▁end｜><｜tool▁calls▁end｜>',
+     '{"city": "Paris"}\n```<｜tool▁call▁end｜>\n<｜tool▁call▁begin｜>function<｜tool▁sep｜>'
+     'get_time\n```json\n{"tz": "CET"}\n```<｜tool▁call▁end｜><｜tool▁calls▁end｜>',
      [W, ("get_time", {"tz": "CET"})], {"format": "deepseek"}),
     ("deepseek-r1-think-then-call",
      "<think>\nI need the weather tool.\n</think>\n\n<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>"
@@ -670,7 +672,8 @@ NEW_DIALECT_CASES: dict[str, list[Case]] = {
         ("seed-after-think", "<seed:think>The user wants the weather.</seed:think>Let me check."
          "<seed:tool_call>\n<function=get_weather>\n<parameter=city>Paris</parameter>\n"
          "</function>\n</seed:tool_call>", [W], {"format": "seed_oss", "text": "Let me check."}),
-        ("seed-plain-answer", "<seed:think>No tool.</seed:think>It is 4.", [], {"text": "It is 4."}),
+        ("seed-plain-answer", "<seed:think>No tool.</seed:think>It is 4.", [],
+         {"text": "It is 4."}),
     ],
     "qwen3_coder": [
         ("qwen3c-single", "<tool_call>\n<function=get_weather>\n<parameter=city>\nParis\n"

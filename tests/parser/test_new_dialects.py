@@ -57,9 +57,9 @@ def test_random_splits_equal_whole(text: str, known: list[str] | None,
                                    tools: dict[str, Any] | None, data: st.DataObject) -> None:
     cuts = data.draw(st.lists(st.integers(0, len(text)), max_size=len(text)))
     whole = parse_response(text, known, tools=tools).to_dict()
-    result, events = _split(text, cuts, known, tools, previews=False)
+    result, _events = _split(text, cuts, known, tools, previews=False)
     assert result == whole
     # Previews change nothing in the result: the trace holds no call_delta.
-    with_previews, events = _split(text, cuts, known, tools, previews=True)
+    with_previews, _events = _split(text, cuts, known, tools, previews=True)
     assert with_previews == whole
     assert all(e["kind"] != "call_delta" for e in with_previews["trace"])

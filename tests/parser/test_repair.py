@@ -64,7 +64,8 @@ def test_repair_loads(text: str, expected: object, fix: str | None) -> None:
 
 
 def test_valid_json_has_no_fixes() -> None:
-    assert repair_loads('{"a": [1, 2.5, "x", null, true]}') == ({"a": [1, 2.5, "x", None, True]}, [])
+    assert repair_loads('{"a": [1, 2.5, "x", null, true]}') == (
+        {"a": [1, 2.5, "x", None, True]}, [])
 
 
 def test_nan_and_truncated_strings() -> None:

@@ -34,7 +34,7 @@ def run_split(text: str, cuts: list[int], known: list[str] | None) -> dict:
     p = StreamParser(known)
     events = []
     prev = 0
-    for c in sorted(set(cuts)) + [len(text)]:
+    for c in [*sorted(set(cuts)), len(text)]:
         events += p.feed(text[prev:c])
         prev = c
     result = p.finish()
