@@ -14,7 +14,7 @@ lines, because whatever is open is rendered again from its whole source when it 
   shown highlighted without moving that state, and a closing fence ends the block.
 - A region larger than ``OPEN_LIMIT`` is shown as plain source lines, and parsed again only
   when it has grown by half, or by 2 KB ending in a line that can start a block.
-- Newlines after a blank line are counted, not parsed, until text follows them.
+- Newlines after a blank line are counted, not parsed, until a line follows them.
 """
 
 from __future__ import annotations
@@ -74,6 +74,7 @@ class MarkdownFlow:
         self._region: list[str] = []
         self._region_size = 0
         self._held_newlines = 0
+        self._held_at = 0  # where in the region the held newlines belong
         self._fence: _Fence | None = None
         self._plain: PlainFlow | None = None  # the display of a region over OPEN_LIMIT
         self._parsed_size = 0
@@ -93,6 +94,8 @@ class MarkdownFlow:
             if not text:
                 return
         if self._region_size and text.strip("\n") == "" and self._region_ends_blank():
+            if not self._held_newlines:
+                self._held_at = self._region_size
             self._held_newlines += len(text)  # nothing to show until text follows
             return
         self._append(text)
@@ -105,7 +108,8 @@ class MarkdownFlow:
             if fence.partial_size:
                 line = "".join(fence.partial)
                 fence.partial, fence.partial_size = [], 0
-                if not self._closes(fence, line):
+                # markdown-it drops a last line of only spaces when no newline ends it.
+                if line.strip(" \t") and not self._closes(fence, line):
                     self._code_line(fence, line)
             self._fence = None
             self.blocks_done += 1
@@ -118,13 +122,18 @@ class MarkdownFlow:
     # -- the region ----------------------------------------------------------------------------
 
     def _append(self, text: str) -> None:
-        self._release_held()
         self._region.append(text)
         self._region_size += len(text)
+        if "\n" in text:
+            self._release_held()
 
     def _release_held(self) -> None:
+        """Put held newlines back where they were held. They stay out while the line after
+        them is unfinished: no block boundary can be decided until it ends, and until then
+        the open display is parsed with the run shown as one blank line."""
         if self._held_newlines:
-            self._region.append("\n" * self._held_newlines)
+            source, at = self._source(), self._held_at
+            self._region = [source[:at] + "\n" * self._held_newlines + source[at:]]
             self._region_size += self._held_newlines
             self._held_newlines = 0
 
@@ -149,6 +158,7 @@ class MarkdownFlow:
         if not source.strip():
             if source.endswith("\n") or final:
                 self._region, self._region_size = [], 0
+                self._held_newlines = 0  # blank lines before any block change nothing
             self._show_open([])
             return
         blocks = top_level_blocks(parse(source))
@@ -174,15 +184,18 @@ class MarkdownFlow:
             return
         if not open_blocks:
             self._region, self._region_size = [], 0
+            self._held_newlines = 0
             self._show_open([])
             return
         if open_blocks[0].start > 0:
             # Cut the region at the open block: what precedes it is final or blank.
             lines = source.split("\n")
             rest = "\n".join(lines[open_blocks[0].start:])
+            self._held_at -= len(source) - len(rest)
             self._region, self._region_size = [rest], len(rest)
         first = open_blocks[0]
         if first.kind == "fence" and len(open_blocks) == 1:
+            self._release_held()  # held newlines inside a fence are code lines
             source = self._source()
             newline = source.find("\n")
             if newline >= 0:

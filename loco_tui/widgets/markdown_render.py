@@ -344,7 +344,8 @@ class _InlineBuilder:
                 self.walk(node.children)
                 self.stack.pop()
                 label = "".join(self.text)[start:] if self.text else ""
-                href = str(node.attrs.get("href", ""))
+                # markdown-it percent-encodes addresses; show them as written.
+                href = MD.normalizeLinkText(str(node.attrs.get("href", "")))
                 if href and href != label and f"mailto:{label}" != href:
                     self.add(f" ({href})", role("link_url"))
             elif kind == "image":

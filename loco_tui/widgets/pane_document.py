@@ -43,6 +43,8 @@ class Part:
     newlines: int = 0
     ends_with_newline: bool = False
     tag_closed: bool = False  # a tagged thinking part whose </think> arrived
+    after_tag: bool = False  # an answer part that follows a </think>
+    raw_started: bool = False  # raw mode has shown some of this part
 
     def add(self, text: str, style: Style | None) -> None:
         if self.runs and self.runs[-1][1] == style:
@@ -181,6 +183,7 @@ class PaneDocument:
         for part in self.parts:
             part.start = len(self.buffer)
             part.flow = None
+            part.raw_started = False
             if self.width <= 0:
                 continue
             if part.kind == "think" and self.think_collapsed and not self.raw:
@@ -247,6 +250,11 @@ class PaneDocument:
         elif part.kind == "think":
             flow.feed(text, self.styles.role("think"))
         elif part.kind == "markdown":
+            if part.after_tag and not part.raw_started:
+                # Raw text shows the source's lines: the newline after </think> ends the
+                # tag's line rather than opening an empty one.
+                part.raw_started = True
+                text = text.removeprefix("\n")
             flow.feed(text, None)
         else:
             flow.feed(text, style)
@@ -317,7 +325,11 @@ class PaneDocument:
 
     def _markdown(self, text: str) -> None:
         if text:
-            self._feed(self._part("markdown"), text, None)
+            last = self.parts[-1] if self.parts else None
+            part = self._part("markdown")
+            if part is not last and last is not None and last.tag_closed:
+                part.after_tag = True
+            self._feed(part, text, None)
             self._at_line_start = text.endswith("\n")
 
     def _thought(self, text: str) -> None:

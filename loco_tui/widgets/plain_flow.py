@@ -130,7 +130,13 @@ class PlainFlow:
             self.lines_done += 1
 
     def _add(self, text: str, style: Style | None) -> None:
-        self._runs.append((text, style))
+        # Runs of one style merge, so a line reads the same however it was split (the open
+        # line is short: in tail mode it restarts at each stable visual line).
+        runs = self._runs
+        if runs and runs[-1][1] == style:
+            runs[-1] = (runs[-1][0] + text, style)
+        else:
+            runs.append((text, style))
         self._size += len(text)
 
     def _content(self) -> Content:
