@@ -234,12 +234,19 @@ async def record_human_verdict(db: Database, run_id: str, member: str) -> Verdic
         reason=f"chosen by the user: continue with {member}", parsed_by="human",
         candidates=tuple(candidates), created_at=time.time())
     async with db.transaction() as conn:
-        await conn.execute(
+        cursor = await conn.execute(
             "INSERT INTO verdicts (run_id, by, winner, label, mode, confidence, reason, "
             "parsed_by, candidates, created_at) VALUES (?, 'human', ?, NULL, 'pick', NULL, ?, "
             "?, ?, ?)",
             (full, member, verdict.reason, verdict.parsed_by, json.dumps(candidates),
              verdict.created_at))
+        verdict_id = cursor.lastrowid
+        await conn.execute(
+            "INSERT INTO verdict_members (verdict_id, member, model, role, result) "
+            "SELECT ?, member, model, role, CASE WHEN member = ? THEN 'win' ELSE 'loss' END "
+            "FROM calls WHERE run_id = ? AND outcome = 'ok' "
+            f"AND member IN ({','.join('?' * len(candidates))})",
+            (verdict_id, member, full, *candidates))
         if not prefix:
             await conn.execute("UPDATE runs SET answer = ?, answer_from = ? WHERE id = ?",
                                (text, member, full))

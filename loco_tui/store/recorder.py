@@ -90,6 +90,9 @@ class _RunState:
     seq: int = 0
     attempts: dict[str, int] = field(default_factory=dict)
     open_calls: set[str] = field(default_factory=set)
+    # Member -> (model, role) of its latest attempt, and the members that finished well.
+    models: dict[str, tuple[str, str | None]] = field(default_factory=dict)
+    succeeded: set[str] = field(default_factory=set)
     # Answer text streamed by each member's current attempt (kept for a failed call).
     partial: dict[str, list[str]] = field(default_factory=dict)
     # Tool calls found so far in each member's current attempt.
@@ -135,6 +138,9 @@ _UPSERT_PARSE = (
 _INSERT_VERDICT = (
     "INSERT INTO verdicts (run_id, by, winner, label, mode, confidence, reason, parsed_by, "
     "candidates, created_at) VALUES (?, 'judge', ?, ?, ?, ?, ?, ?, ?, ?)")
+_INSERT_VERDICT_MEMBER = (
+    "INSERT INTO verdict_members (verdict_id, member, model, role, result) "
+    "VALUES ((SELECT max(id) FROM verdicts WHERE run_id = ?), ?, ?, ?, ?)")
 _FINISH_RUN = (
     "UPDATE runs SET status = ?, finished_at = ?, duration_s = ?, answer = ?, "
     "answer_from = ?, message = ? WHERE id = ?")
@@ -273,12 +279,22 @@ class Recorder:
     # -- events -> rows ------------------------------------------------------------------
     def _translate(self, events: list[Event]) -> _Batch:
         batch = _Batch()
+        runs = self._runs
         for event in events:
-            state = self._runs.get(event.run_id)
+            state = runs.get(event.run_id)
             if state is None or state.finished:
                 continue  # a run whose start this recorder did not see
-            if isinstance(event, Delta):
-                self._delta(state, event)
+            if type(event) is Delta:  # most events: kept inline, this loop is the hot path
+                if state.pack is None:
+                    state.pack_seq = state.next_seq()
+                    state.pack = []
+                state.pack.append([event.member, event.t, event.text, event.channel])
+                if event.channel == "answer":
+                    partial = state.partial.get(event.member)
+                    if partial is None:
+                        state.partial[event.member] = [event.text]
+                    else:
+                        partial.append(event.text)
                 continue
             self._close_pack(batch, event.run_id, state)
             self._record(batch, state, event)
@@ -287,15 +303,6 @@ class Recorder:
         for run_id, state in self._runs.items():
             self._close_pack(batch, run_id, state)
         return batch
-
-    @staticmethod
-    def _delta(state: _RunState, event: Delta) -> None:
-        if state.pack is None:
-            state.pack_seq = state.next_seq()
-            state.pack = []
-        state.pack.append([event.member, event.t, event.text, event.channel])
-        if event.channel == "answer":
-            state.partial.setdefault(event.member, []).append(event.text)
 
     @staticmethod
     def _close_pack(batch: _Batch, run_id: str, state: _RunState) -> None:
@@ -320,6 +327,8 @@ class Recorder:
                     attempt = state.attempts[event.member] + 1  # never overwrite a call
                 state.attempts[event.member] = attempt
                 state.open_calls.add(event.member)
+                state.models[event.member] = (event.model, event.role)
+                state.succeeded.discard(event.member)
                 state.partial.pop(event.member, None)
                 state.tool_calls.pop(event.member, None)
                 batch.op(_INSERT_CALL, run_id, event.member, attempt, event.role, event.model,
@@ -331,6 +340,8 @@ class Recorder:
             case MemberFinished():
                 attempt = state.attempts.setdefault(event.member, 1)
                 state.open_calls.discard(event.member)
+                state.succeeded.add(event.member)
+                state.models.setdefault(event.member, (event.model, None))
                 state.partial.pop(event.member, None)
                 s = event.stats
                 batch.op(_FINISH_CALL, run_id, event.member, attempt, event.model,
@@ -345,13 +356,7 @@ class Recorder:
             case JudgeStarted():
                 state.candidates = list(event.labels.values())
             case Verdict():
-                candidates = state.candidates
-                if candidates is None:
-                    candidates = [event.winner] if event.winner else []
-                state.candidates = None
-                batch.op(_INSERT_VERDICT, run_id, event.winner, event.label, event.mode,
-                         event.confidence, _text(event.reason), event.parsed_by,
-                         json.dumps(candidates), state.started_at + event.t)
+                self._verdict(batch, state, event)
             case RunFinished():
                 state.finished = True
                 finished_at = state.started_at + event.t
@@ -370,6 +375,23 @@ class Recorder:
         partial = "".join(state.partial.pop(member, [])) or None
         batch.op(_FAIL_CALL, outcome, category, _text(message), _text(partial), t, run_id,
                  member, state.attempts[member])
+
+    @staticmethod
+    def _verdict(batch: _Batch, state: _RunState, event: Verdict) -> None:
+        candidates = state.candidates
+        if candidates is None:  # no judge compared anything (a single survivor)
+            candidates = [event.winner] if event.winner else []
+        state.candidates = None
+        batch.op(_INSERT_VERDICT, event.run_id, event.winner, event.label, event.mode,
+                 event.confidence, _text(event.reason), event.parsed_by,
+                 json.dumps(candidates), state.started_at + event.t)
+        for member in candidates:
+            if member not in state.succeeded:
+                continue
+            model, role = state.models[member]
+            result = ("tie" if event.mode == "synthesize"
+                      else "win" if member == event.winner else "loss")
+            batch.op(_INSERT_VERDICT_MEMBER, event.run_id, member, model, role, result)
 
     @staticmethod
     def _parse(batch: _Batch, state: _RunState, event: Parse) -> None:

@@ -50,7 +50,8 @@ CREATE TABLE runs (
     pid          INTEGER
 );
 CREATE INDEX runs_by_session ON runs (session_id, started_at);
-CREATE INDEX runs_by_start ON runs (started_at);
+-- Covers `--since`: the ids of the runs in a time range without reading their rows.
+CREATE INDEX runs_by_start ON runs (started_at, id);
 CREATE INDEX runs_running ON runs (status) WHERE status = 'running';
 
 CREATE TABLE calls (
@@ -77,7 +78,9 @@ CREATE TABLE calls (
     finished_t    REAL,
     PRIMARY KEY (run_id, member, attempt)
 );
-CREATE INDEX calls_by_model ON calls (model, role);
+-- Covers `loco stats`: the figures are read from the index, never from rows that hold text.
+CREATE INDEX calls_for_stats ON calls
+    (model, role, outcome, category, duration_s, ttft_s, tokens_per_s, run_id);
 
 CREATE TABLE events (
     run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
@@ -120,6 +123,18 @@ CREATE TABLE verdicts (
 );
 CREATE INDEX verdicts_by_run ON verdicts (run_id);
 
+-- What each verdict meant for each member compared, with the model and role that member
+-- ran on: `loco stats` counts wins and losses from here without touching the calls.
+CREATE TABLE verdict_members (
+    verdict_id  INTEGER NOT NULL REFERENCES verdicts (id) ON DELETE CASCADE,
+    member      TEXT NOT NULL,
+    model       TEXT NOT NULL,
+    role        TEXT,
+    result      TEXT NOT NULL CHECK (result IN ('win', 'loss', 'tie')),
+    PRIMARY KEY (verdict_id, member)
+) WITHOUT ROWID;
+CREATE INDEX verdict_members_by_model ON verdict_members (model, role);
+
 -- Judge verdicts recorded before this table existed live in the event stream. The members
 -- compared are the labels of the judge_started that opened that judgement.
 INSERT INTO verdicts (run_id, by, winner, label, mode, confidence, reason, parsed_by,
@@ -145,6 +160,13 @@ SELECT e.run_id, 'judge',
   FROM events e JOIN runs r ON r.id = e.run_id
  WHERE e.type = 'verdict'
  ORDER BY e.run_id, e.seq;
+
+INSERT INTO verdict_members (verdict_id, member, model, role, result)
+SELECT v.id, j.value, c.model, c.role,
+       CASE WHEN v.mode = 'synthesize' THEN 'tie'
+            WHEN j.value = v.winner THEN 'win' ELSE 'loss' END
+  FROM verdicts v, json_each(v.candidates) j
+  JOIN calls c ON c.run_id = v.run_id AND c.member = j.value AND c.outcome = 'ok';
 
 CREATE VIRTUAL TABLE runs_fts USING fts5 (
     prompt, answer,

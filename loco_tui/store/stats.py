@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import json
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -45,7 +46,7 @@ class _Acc:
     calls: int = 0
     ok: int = 0
     failed: int = 0
-    failures: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    failures: dict[str, int] = field(default_factory=dict)
     durations: list[float] = field(default_factory=list)
     ttfts: list[float] = field(default_factory=list)
     rates: list[float] = field(default_factory=list)
@@ -53,45 +54,47 @@ class _Acc:
         default_factory=lambda: {"judge": [0, 0, 0], "human": [0, 0, 0]})
 
 
+_RESULT_INDEX = {"win": 0, "loss": 1, "tie": 2}
+
+
 async def compute_stats(db: Database, since: float | None = None,
                         role: str | None = None) -> list[ModelStats]:
     """Figures per (model, role), busiest first. ``since``: runs started at or after this
-    Unix time; ``role``: calls made in that role only."""
-    where, params = _filters(since, role)
+    Unix time; ``role``: calls made in that role only.
+
+    Everything is counted by SQLite from covering indexes; only the figures whose medians
+    are needed come back, one JSON array per (model, role).
+    """
     acc: dict[Key, _Acc] = defaultdict(_Acc)
-    rows = await db.fetchall(
-        "SELECT c.model, c.role, c.outcome, c.category, c.duration_s, c.ttft_s, "
-        "c.tokens_per_s FROM calls c JOIN runs r ON r.id = c.run_id "
-        f"WHERE c.outcome IS NOT NULL {where}", params)
-    for model, call_role, outcome, category, duration, ttft, rate in rows:
+    where, params = _filters("c.run_id", "c.role", since, role)
+    for model, call_role, outcome, category, count in await db.fetchall(
+        "SELECT c.model, c.role, c.outcome, c.category, count(*) FROM calls c "
+        f"WHERE c.outcome IS NOT NULL {where} GROUP BY 1, 2, 3, 4", params):
         a = acc[(model, call_role)]
-        a.calls += 1
+        a.calls += count
         if outcome == "ok":
-            a.ok += 1
-            if duration is not None:
-                a.durations.append(duration)
-            if ttft is not None:
-                a.ttfts.append(ttft)
-            if rate is not None:
-                a.rates.append(rate)
+            a.ok += count
         elif outcome == "failed":
-            a.failed += 1
-            a.failures[category or "unknown"] += 1
-    for by, mode, winner, member, model, call_role in await db.fetchall(
-        "SELECT v.by, v.mode, v.winner, j.value, c.model, c.role "
-        "FROM verdicts v JOIN runs r ON r.id = v.run_id, json_each(v.candidates) j "
-        "JOIN calls c ON c.run_id = v.run_id AND c.member = j.value AND c.outcome = 'ok' "
+            a.failed += count
+            key = category or "unknown"
+            a.failures[key] = a.failures.get(key, 0) + count
+    for model, call_role, durations, ttfts, rates in await db.fetchall(
+        "SELECT c.model, c.role, json_group_array(c.duration_s), json_group_array(c.ttft_s), "
+        "json_group_array(c.tokens_per_s) FROM calls c "
+        f"WHERE c.outcome = 'ok' {where} GROUP BY 1, 2", params):
+        a = acc[(model, call_role)]
+        a.durations = _known(durations)
+        a.ttfts = _known(ttfts)
+        a.rates = _known(rates)
+    where, params = _filters("v.run_id", "m.role", since, role)
+    for model, call_role, by, result, count in await db.fetchall(
+        "SELECT m.model, m.role, v.by, m.result, count(*) "
+        "FROM verdict_members m JOIN verdicts v ON v.id = m.verdict_id "
         "WHERE ((v.by = 'judge' AND (v.mode = 'synthesize' OR v.label IS NOT NULL)) "
         "   OR (v.by = 'human' AND v.id = (SELECT max(h.id) FROM verdicts h "
         "                                 WHERE h.run_id = v.run_id AND h.by = 'human'))) "
-        f"{where}", params):
-        tally = acc[(model, call_role)].tallies[by]
-        if mode == "synthesize":
-            tally[2] += 1
-        elif member == winner:
-            tally[0] += 1
-        else:
-            tally[1] += 1
+        f"{where} GROUP BY 1, 2, 3, 4", params):
+        acc[(model, call_role)].tallies[by][_RESULT_INDEX[result]] += count
     out = [
         ModelStats(
             model=model, role=call_role, calls=a.calls, ok=a.ok, failed=a.failed,
@@ -107,13 +110,18 @@ async def compute_stats(db: Database, since: float | None = None,
     return out
 
 
-def _filters(since: float | None, role: str | None) -> tuple[str, tuple[object, ...]]:
+def _known(values: str) -> list[float]:
+    return [float(v) for v in json.loads(values) if v is not None]
+
+
+def _filters(run_column: str, role_column: str, since: float | None,
+             role: str | None) -> tuple[str, tuple[object, ...]]:
     clauses: list[str] = []
     params: list[object] = []
     if since is not None:
-        clauses.append("AND r.started_at >= ?")
+        clauses.append(f"AND {run_column} IN (SELECT id FROM runs WHERE started_at >= ?)")
         params.append(since)
     if role is not None:
-        clauses.append("AND c.role = ?")
+        clauses.append(f"AND {role_column} = ?")
         params.append(role)
     return " ".join(clauses), tuple(params)

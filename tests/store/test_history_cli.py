@@ -180,3 +180,13 @@ def test_since_reads_dates_times_and_ages():
     assert parse_since("2w", now) == datetime(2026, 11, 6, 12, 0, 0).timestamp()
     assert parse_since("2026-11-01") == datetime(2026, 11, 1).timestamp()
     assert parse_since("2026-11-01T09:30") == datetime(2026, 11, 1, 9, 30).timestamp()
+
+
+def test_a_damaged_database_is_one_clear_line_and_exit_1():
+    path = Path(os.environ["LOCO_HOME"]) / "loco.db"
+    path.write_bytes(b"not a database at all\n" * 100)
+    for args in (("history",), ("stats",), ("show", "abc"), ("export", "abc")):
+        code, out, err = invoke(*args)
+        assert (code, out) == (1, ""), args
+        assert err == f"Error: cannot open {path}: the file is not a Loco database or is " \
+                      "damaged\n"

@@ -4,12 +4,13 @@ when newer, corrupt, someone else's or locked (and then left exactly as it was).
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from loco_tui.orchestrator import RunRequest
-from loco_tui.store import Store, StoreError
+from loco_tui.store import Store, StoreError, Tally
 from loco_tui.store.schema import LATEST, MIGRATIONS, migrate
 from tests.conftest import registry_for
 from tests.store.common import REGISTRY, record, script
@@ -52,7 +53,9 @@ async def test_an_older_schema_migrates_forward_keeping_its_runs(ollama_server, 
     async with await Store.open(source) as store:
         recorded = await record(store, registry_for(server.url, REGISTRY),
                                 RunRequest("dedupe a list of emails", ensemble="trio"))
+        await store.record_human_verdict(recorded.run_id, "m3")
         original = await store.run(recorded.run_id)
+        original_stats = await store.stats()
     old = tmp_path / "old.db"
     conn = sqlite3.connect(old, isolation_level=None)
     migrate(conn, 0, target=1)
@@ -66,6 +69,9 @@ async def test_an_older_schema_migrates_forward_keeping_its_runs(ollama_server, 
     async with await Store.open(old) as store:
         assert version(old) == 2
         migrated = await store.run(recorded.run_id)
+        # A human verdict lived only in the verdicts table: v1 never had it.
+        assert [v.by for v in original.verdicts] == ["judge", "human"]
+        original = replace(original, verdicts=original.verdicts[:1])
         # Verdicts are rebuilt from the stored events, with the members the judge compared.
         assert [(v.by, v.winner, v.label, v.mode, v.confidence, v.reason, v.parsed_by,
                  sorted(v.candidates)) for v in migrated.verdicts] == \
@@ -78,6 +84,10 @@ async def test_an_older_schema_migrates_forward_keeping_its_runs(ollama_server, 
         found = await store.sessions(search="emails")
         assert [s.id for s in found] == [original.run.session_id]
         assert await store.events(recorded.run_id) == recorded.events
+        # The leaderboard reads the same, judge verdicts included (human ones were not kept).
+        assert [replace(s, human=Tally()) for s in await store.stats()] == [
+            replace(s, human=Tally()) for s in original_stats]
+        assert any(s.judge != Tally() for s in original_stats)
 
 
 async def test_a_newer_schema_is_refused_and_never_rewritten(db_path):
