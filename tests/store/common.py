@@ -26,11 +26,16 @@ model = "gamma:1b"
 [models.arbiter]
 provider = "local"
 model = "arbiter:14b"
+[models.tiny]
+provider = "local"
+model = "tiny:1b"
+context = 256
 [personas.skeptic]
 system = "You look for what could go wrong."
 [roles]
 coder = ["alpha", "beta"]
 judge = "arbiter"
+small = "tiny"
 [ensembles.trio]
 members = [{ model = "alpha", persona = "skeptic" }, { model = "beta" }, { model = "gamma" }]
 judge = "judge"
@@ -38,9 +43,17 @@ judge = "judge"
 members = [{ model = "alpha" }, { model = "beta" }]
 judge = "judge"
 verdict = "synthesize"
+[workflows.feature]
+phases = [
+  { name = "plan", type = "ensemble", ensemble = "trio", context = "fresh" },
+  { name = "build", type = "single", role = "coder", context = "distilled" },
+]
 """
 
-TAGS = {"alpha": "alpha:7b", "beta": "beta:3b", "gamma": "gamma:1b", "arbiter": "arbiter:14b"}
+TAGS = {"alpha": "alpha:7b", "beta": "beta:3b", "gamma": "gamma:1b", "arbiter": "arbiter:14b",
+        "tiny": "tiny:1b"}
+# Long enough that a model with a 256-token context cannot see two earlier turns of it.
+LONG_ANSWER = " ".join(f"point{i} of the long answer" for i in range(40))
 
 
 def pick(label: str, confidence: float = 0.8, reason: str = "clearest") -> str:
@@ -56,6 +69,7 @@ def script(**replies: Reply) -> Script:
         "beta": Reply.text("Beta says sort first then scan.", piece_delay_s=0.005),
         "gamma": Reply.text("Gamma says a dict keeps order.", piece_delay_s=0.005),
         "arbiter": Reply.text(pick("B")),
+        "tiny": Reply.text(LONG_ANSWER),
     }
     out = Script()
     for name, tag in TAGS.items():
