@@ -18,7 +18,8 @@ Wiring it in (controller, ``loco run``, workbench)::
     await recorder.aclose()                   # at exit: flush, stop the writer task
     await store.aclose()
 
-``recorder.error`` (a StoreError, or None) tells the UI that recording stopped (disk full,
+Flush before acting on a run that just ended (``record_human_verdict`` needs its calls on
+disk). ``recorder.error`` (a StoreError, or None) tells the UI that recording stopped (disk full,
 database locked for too long); what was committed before stays. The recorder ignores
 events of runs whose ``run_started`` it did not see, so subscribe it before starting a run.
 Never subscribe it to a replay: a replayed run is already stored.

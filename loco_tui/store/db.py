@@ -75,8 +75,16 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def _create_private(path: Path) -> None:
+    """Create a missing database file readable by its owner only: it holds every prompt
+    and answer. SQLite gives the WAL and shared-memory files the same permissions."""
+    with suppress(FileExistsError):
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+
+
 def _prepare_file(path: Path, busy_timeout_s: float) -> None:
     """Check, migrate and tidy the file with a short-lived connection (run in a thread)."""
+    _create_private(path)
     conn = sqlite3.connect(path, timeout=busy_timeout_s, isolation_level=None)
     try:
         version = read_version(conn)

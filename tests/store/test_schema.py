@@ -4,6 +4,7 @@ when newer, corrupt, someone else's or locked (and then left exactly as it was).
 from __future__ import annotations
 
 import sqlite3
+import stat
 from dataclasses import replace
 from pathlib import Path
 
@@ -136,3 +137,11 @@ async def test_a_locked_database_gives_one_store_error(db_path):
         holder.close()
     async with await Store.open(db_path) as store:  # usable once the lock is gone
         assert await store.sessions() == []
+
+
+async def test_a_new_database_is_readable_by_its_owner_only(ollama_server, db_path):
+    server = ollama_server(script())
+    async with await Store.open(db_path) as store:
+        await record(store, registry_for(server.url, REGISTRY), RunRequest("x", role="coder"))
+        modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in db_path.parent.glob("loco.db*")}
+    assert modes["loco.db"] == 0o600 and modes["loco.db-wal"] == 0o600
