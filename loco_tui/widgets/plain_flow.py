@@ -24,7 +24,7 @@ from loco_tui.safe_text import neutralise
 BLANK = Strip([], 0)
 TAB = "    "
 # An open line this long is wrapped from its last stable visual line instead of whole.
-TAIL_WRAP_FROM = 512
+TAIL_WRAP_FROM = 160
 
 
 def to_strip(line: Content) -> Strip:
@@ -36,18 +36,23 @@ def to_strip(line: Content) -> Strip:
 def wrap(line: Content, width: int) -> list[Content]:
     """Greedy word wrap of one logical line to ``width`` cells (long words folded).
     Every line but the last loses its trailing spaces; the last keeps what fits."""
+    pieces = _divide(line, width)
+    if not pieces:
+        return []
+    out = [piece.rstrip() for piece in pieces[:-1]]
+    out.append(_fit(pieces[-1], width))
+    return out
+
+
+def _divide(line: Content, width: int) -> list[Content]:
+    """``line`` cut where greedy wrapping breaks it, nothing trimmed."""
     if width <= 0:
         return []
     plain = line.plain
     if not plain:
         return [line]
     offsets = divide_line(plain, width, fold=True)
-    if not offsets:
-        return [_fit(line, width)]
-    pieces = line.divide(offsets)
-    out = [piece.rstrip() for piece in pieces[:-1]]
-    out.append(_fit(pieces[-1], width))
-    return out
+    return line.divide(offsets) if offsets else [line]
 
 
 def _fit(line: Content, width: int) -> Content:
@@ -159,15 +164,17 @@ class PlainFlow:
         """Put finished lines after the stable ones and re-render the open line."""
         open_strips: list[Strip] = []
         if open_line and self._runs:
-            lines = wrap(self._content(), self.width)
-            if self._size > TAIL_WRAP_FROM and len(lines) > 1:
-                done.extend(to_strip(line) for line in lines[:-1])
-                last = lines[-1]
-                self._runs = [(last.plain, None)] if not last.spans else [
-                    (piece.plain, _style_of(piece)) for piece in _split_runs(last)]
-                self._size = len(last.plain)
-                lines = [last]
-            open_strips = [to_strip(line) for line in lines]
+            content = self._content()
+            if self._size > TAIL_WRAP_FROM:
+                pieces = _divide(content, self.width)
+                if len(pieces) > 1:
+                    # Every visual line but the last is final: keep only the last open.
+                    done.extend(to_strip(piece.rstrip()) for piece in pieces[:-1])
+                    content = pieces[-1]
+                    self._runs = [(content.plain, None)] if not content.spans else [
+                        (piece.plain, _style_of(piece)) for piece in _split_runs(content)]
+                    self._size = len(content.plain)
+            open_strips = [to_strip(line) for line in wrap(content, self.width)]
         self.buffer.replace_from(self.start, [*done, *open_strips])
         self.start += len(done)
 

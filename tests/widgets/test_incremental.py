@@ -148,3 +148,21 @@ def test_fragment_sized_appends_including_runs_of_newlines(pieces: list[str],
     assert key(streamed(pieces, width).lines) == key(render_whole(text, width, STYLES))
     if "<think>" not in text:
         assert key(streamed(pieces, width).lines) == key(markdown_whole(text, width))
+
+
+@SETTINGS
+@given(st.sampled_from(["lorem ipsum dolor sit amet ", "a bb ccc dddd ", "x  y   z "]),
+       st.integers(min_value=200, max_value=3000), st.integers(min_value=1, max_value=80),
+       widths)
+def test_a_long_open_line_in_any_step_wraps_like_the_whole_line(
+        phrase: str, size: int, step: int, width: int) -> None:
+    """Lines that fill the width exactly, with the space after them in the next append."""
+    text = (phrase * (size // len(phrase) + 1))[:size]
+    whole = PaneDocument(STYLES, width)
+    whole.write(text, "bold")
+    whole.finish()
+    document = PaneDocument(STYLES, width)
+    for i in range(0, len(text), step):
+        document.write(text[i:i + step], "bold")
+    document.finish()
+    assert key(document.lines) == key(whole.lines)
