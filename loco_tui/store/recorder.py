@@ -230,19 +230,21 @@ class Recorder:
             await self._write_pending()
 
     async def aclose(self) -> None:
-        """Flush everything and stop the background task. Never raises."""
+        """Write everything received so far and stop the background task; events that
+        arrive later are ignored. Never raises."""
         if self._closed:
             return
-        await self.flush()
         self._closed = True
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            # Let the writer finish its batch (cancelling it mid-transaction would lose it).
+            self._wake.set()
+            self._urgent.set()
+            await self._task
             self._task = None
+        await self.flush()
 
     async def _loop(self) -> None:
-        while self.error is None:
+        while self.error is None and not self._closed:
             await self._wake.wait()
             # Batch for up to interval_s, or less when a run just finished.
             with contextlib.suppress(TimeoutError):

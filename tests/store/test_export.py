@@ -7,7 +7,7 @@ import json
 from loco_tui.events import MemberFinished, event_from_dict
 from loco_tui.store.export import EXPORT_FORMAT
 from loco_tui.testing.script import Fault, Reply
-from tests.conftest import registry_for
+from tests.common import registry_for
 from tests.store.common import REGISTRY, follow_up, script
 
 HOSTILE = "Use a set.\x1b]52;c;cGF3bmVk\x07 \x1b[2J\u202eevil\r\x9b"

@@ -13,7 +13,7 @@ from loco_tui.events import MemberFinished, RunFinished
 from loco_tui.orchestrator import RunRequest
 from loco_tui.store import Store, StoreError
 from loco_tui.testing.script import Fault, Reply
-from tests.conftest import registry_for
+from tests.common import registry_for
 from tests.store.common import REGISTRY, Recorded, follow_up, script
 
 

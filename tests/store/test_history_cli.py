@@ -16,7 +16,7 @@ from loco_tui.events import event_from_dict
 from loco_tui.history_cli import COMMANDS, parse_since
 from loco_tui.store import Store
 from loco_tui.testing.script import Fault, Reply
-from tests.conftest import registry_for
+from tests.common import registry_for
 from tests.store.common import REGISTRY, Recorded, follow_up, script
 
 HOSTILE = "Use a set.\x1b]52;c;cGF3bmVk\x07 \x1b[2J\u202eevil\r\x9b done"

@@ -12,7 +12,7 @@ from loco_tui.events import Delta, Event, MemberFinished
 from loco_tui.orchestrator import RunRequest
 from loco_tui.store import Store
 from loco_tui.testing.script import Fault, Reply
-from tests.conftest import registry_for
+from tests.common import registry_for
 from tests.store.common import REGISTRY, record, script
 
 TOOL_REPLY = ('I will look it up.\n<tool_call>\n{"name": "search", "arguments": {"q": "dedupe"}}'

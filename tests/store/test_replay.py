@@ -9,7 +9,7 @@ from loco_tui.events import Event, PhaseStarted, ThreadTrimmed, Verdict
 from loco_tui.orchestrator import RunRequest
 from loco_tui.store import play
 from loco_tui.testing.script import Reply
-from tests.conftest import registry_for
+from tests.common import registry_for
 from tests.store.common import REGISTRY, follow_up, record, script
 
 

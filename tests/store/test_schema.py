@@ -13,7 +13,7 @@ import pytest
 from loco_tui.orchestrator import RunRequest
 from loco_tui.store import Store, StoreError, Tally
 from loco_tui.store.schema import LATEST, MIGRATIONS, migrate
-from tests.conftest import registry_for
+from tests.common import registry_for
 from tests.store.common import REGISTRY, record, script
 
 V1_TABLES = ("sessions", "runs", "calls", "events", "parse_results")

@@ -12,7 +12,7 @@ from loco_tui.orchestrator import RunRequest
 from loco_tui.store import ModelStats, Tally
 from loco_tui.store.stats import percentile
 from loco_tui.testing.script import Fault, Reply
-from tests.conftest import registry_for
+from tests.common import registry_for
 from tests.store.common import REGISTRY, Recorded, pick, record, script
 
 MEMBER_MODEL = {"m1": "alpha", "m2": "beta", "m3": "gamma"}
