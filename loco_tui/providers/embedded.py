@@ -192,7 +192,7 @@ def _engine_or_raise() -> _Engine:
 
         state: dict[str, int] = {"last": logging.DEBUG}
 
-        @llama_cpp.llama_log_callback
+        @llama_cpp.llama_log_callback  # type: ignore[untyped-decorator]  # llama_cpp is untyped
         def _on_log(level: int, text: bytes, _user: Any) -> None:
             lvl = state["last"] if level == 5 else _LEVELS.get(level, logging.DEBUG)
             state["last"] = lvl
@@ -210,7 +210,7 @@ def _engine_or_raise() -> _Engine:
             fn.argtypes = [ctypes.c_void_p, abort_type, ctypes.c_void_p]
             fn.restype = None
             abort_now = abort_type(lambda _data: True)
-            no_abort = ctypes.cast(None, abort_type)
+            no_abort = ctypes.cast(None, abort_type)  # type: ignore[arg-type]  # NULL callback
 
             def set_abort(ctx: Any, callback: Any) -> None:
                 fn(ctx, callback, None)
@@ -397,16 +397,13 @@ class EmbeddedProvider:
         ended: asyncio.Future[None] = loop.create_future()
 
         def emit(item: tuple[str, Any]) -> None:
-            try:
+            # RuntimeError: the loop is closed, nobody is listening any more.
+            with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(queue.put_nowait, item)
-            except RuntimeError:  # the loop is closed: nobody is listening any more
-                pass
 
         def signal_end() -> None:
-            try:
+            with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(_resolve, ended)
-            except RuntimeError:
-                pass
 
         call = _Call(slot)
         call.thread = threading.Thread(
@@ -459,7 +456,7 @@ class EmbeddedProvider:
         # A reply that ended by itself sampled one more token (end-of-turn, or the last of a
         # stop string) than it shows.
         tokens_out = max(sampled - 1, 0) if finish == "stop" else sampled
-        stats = clock.stats(tokens_in=counter.prompt_tokens or 0, tokens_out=tokens_out)
+        stats = clock.stats(tokens_in=counter.prompt_tokens, tokens_out=tokens_out)
         rate = counter.decode_rate()
         if rate is not None:
             stats = stats.model_copy(update={"tokens_per_s": rate})
@@ -618,6 +615,9 @@ class EmbeddedProvider:
         for path in sorted(loaded - {bundled}):
             models.append(_info(str(path), path, True, None))
         return models
+
+    async def context_window(self, model: str) -> int | None:
+        return self.n_ctx
 
     async def health(self) -> Health:
         try:

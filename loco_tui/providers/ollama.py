@@ -10,9 +10,11 @@ generating.
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import ssl
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from contextlib import aclosing
 from typing import Any
 
@@ -27,31 +29,48 @@ from loco_tui.providers.base import (
     Health,
     ModelInfo,
     ProviderError,
+    RetryGate,
     StatsClock,
     Timeouts,
     guard_stream,
+    parse_retry_after,
 )
+from loco_tui.providers.credentials import Redactor, insecure_key_warning, shown_url, url_secrets
+from loco_tui.providers.openai import html_summary, looks_like_html
 
-__all__ = ["REQUEST_LEVEL_OPTIONS", "OllamaProvider", "map_error"]
+__all__ = ["MESSAGE_LIMIT", "REQUEST_LEVEL_OPTIONS", "OllamaProvider", "map_error"]
+
+# Messages are cut to this many characters, after redaction (see credentials.py).
+MESSAGE_LIMIT = 300
 
 # Keys of a model's ``options`` that are fields of the request itself, not model options.
 REQUEST_LEVEL_OPTIONS = frozenset({"think", "keep_alive", "format", "tools"})
 
 
-def map_error(exc: BaseException) -> ProviderError:
-    """Turn an exception from the ollama client or httpx into a categorised ProviderError."""
+def map_error(exc: BaseException, retry_after_s: float | None = None) -> ProviderError:
+    """Turn an exception from the ollama client or httpx into a categorised ProviderError.
+
+    Messages are not cut or redacted here: the provider does both, in that order."""
     if isinstance(exc, ProviderError):
         return exc
     if isinstance(exc, ollama.ResponseError):
         status = exc.status_code
         message = str(exc.error)
+        if looks_like_html(message.encode("utf-8", "replace")):
+            message = html_summary(message.encode("utf-8", "replace"))
         lowered = message.lower()
         if status == -1:  # an {"error": ...} line on a 200 stream: the run broke mid-reply
             return ProviderError(FailureCategory.DROPPED, f"error mid-stream: {message}")
+        if status in (429, 503):
+            # Ollama answers 503 when its queue is full (OLLAMA_MAX_QUEUE): busy, like 429.
+            what = "rate limited" if status == 429 else "server busy"
+            when = (f"; the server asks to retry after {retry_after_s:g}s"
+                    if retry_after_s is not None else "")
+            return ProviderError(FailureCategory.RATE_LIMITED,
+                                 f"{what}: HTTP {status}: {message}{when}",
+                                 retry_after_s=retry_after_s)
         if status == 404 or "not found" in lowered:
             return ProviderError(FailureCategory.MODEL_MISSING, message)
-        if status == 429 or (status == 503 and ("busy" in lowered or "queue" in lowered)):
-            return ProviderError(FailureCategory.RATE_LIMITED, f"HTTP {status}: {message}")
         if status in (400, 413, 500) and "context" in lowered and (
             "length" in lowered or "window" in lowered or "exceed" in lowered
         ):
@@ -67,6 +86,13 @@ def map_error(exc: BaseException) -> ProviderError:
         return ProviderError(FailureCategory.DROPPED, f"connection lost mid-reply: {exc}")
     if isinstance(exc, httpx.HTTPError | OSError):
         return ProviderError(FailureCategory.HTTP_ERROR, f"{type(exc).__name__}: {exc}")
+    if isinstance(exc, json.JSONDecodeError) and looks_like_html(
+        exc.doc.encode("utf-8", "replace") if isinstance(exc.doc, str) else b""
+    ):
+        page = html_summary(exc.doc.encode("utf-8", "replace"))
+        return ProviderError(FailureCategory.BAD_OUTPUT,
+                             f"the server answered with {page}, not an Ollama stream "
+                             "(is host right?)")
     if isinstance(exc, ValueError):  # a line that is not JSON / not an Ollama object
         return ProviderError(FailureCategory.HTTP_ERROR, f"not an Ollama reply: {exc}")
     return ProviderError(FailureCategory.HTTP_ERROR, f"{type(exc).__name__}: {exc}")
@@ -104,7 +130,7 @@ def _stats(part: Any, clock: StatsClock) -> CallStats:
     tokens_out = part.eval_count
     eval_ns = part.eval_duration
     stats = clock.stats(
-        tokens_in=part.prompt_eval_count or 0,
+        tokens_in=part.prompt_eval_count,
         tokens_out=tokens_out,
         gen_seconds=eval_ns / 1e9 if eval_ns else None,
     )
@@ -140,15 +166,34 @@ class OllamaProvider:
         self.request_timeout = request_timeout
         c = timeouts.connect
         self._verify = _verify_for(self.host)
+        self.gate = RetryGate()
         self._client = ollama.AsyncClient(
             host=self.host,
             timeout=httpx.Timeout(connect=c, read=None, write=c, pool=c),
             verify=self._verify,
+            # The client's ResponseError drops the headers: Retry-After is read here.
+            event_hooks={"response": [self._saw_response]},
         )
         self._http: httpx.AsyncClient | None = None
+        # The ollama client sends $OLLAMA_API_KEY as a bearer key when it is set.
+        key = os.environ.get("OLLAMA_API_KEY")
+        self._redact = Redactor([key, *url_secrets(self.host)])
+        self.shown_host = shown_url(self.host)
+        warning = insecure_key_warning(self.host, has_key=bool(key), provider=name)
+        self.warnings: list[str] = [warning] if warning else []
+
+    async def _saw_response(self, response: httpx.Response) -> None:
+        if response.status_code in (429, 503):
+            self.gate.note(parse_retry_after(response.headers.get("retry-after")))
+
+    def _error(self, exc: BaseException) -> ProviderError:
+        """A categorised, redacted, length-bounded error (redacted before it is cut)."""
+        err = map_error(exc, self.gate.last_s)
+        return ProviderError(err.category, self._redact(err.message, MESSAGE_LIMIT),
+                             retry_after_s=err.retry_after_s)
 
     def __repr__(self) -> str:
-        return f"OllamaProvider({self.name!r}, {self.host!r})"
+        return f"OllamaProvider({self.name!r}, {self.shown_host!r})"
 
     # -- streaming ---------------------------------------------------------------------------
     def _request_fields(self, options: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -172,7 +217,7 @@ class OllamaProvider:
         *,
         options: dict[str, Any] | None = None,
         timeouts: Timeouts | None = None,
-    ) -> AsyncIterator[Chunk]:
+    ) -> AsyncGenerator[Chunk, None]:
         """Stream a chat reply as Chunks; the last has ``done=True`` and the call's stats."""
         raw = self._raw_stream(model, messages, self._request_fields(options))
         async with aclosing(guard_stream(raw, timeouts or self.timeouts)) as guarded:
@@ -181,22 +226,23 @@ class OllamaProvider:
 
     async def _raw_stream(
         self, model: str, messages: list[ChatMessage], fields: dict[str, Any]
-    ) -> AsyncIterator[Chunk]:
+    ) -> AsyncGenerator[Chunk, None]:
         clock = StatsClock()
+        await self.gate.wait()  # a Retry-After from the last call to this server
         try:
             parts = await self._client.chat(model, messages, stream=True, **fields)
         except _CAUGHT as exc:
-            raise map_error(exc) from exc
+            raise self._error(exc) from exc
         # aclosing: leaving early (consumer closed us, timeout, cancellation) must close the
         # client's generator at once, since that is what closes the HTTP response.
-        async with aclosing(parts):
+        async with aclosing(parts):  # type: ignore[type-var]  # ollama types it an iterator
             while True:
                 try:
                     part = await anext(parts)
                 except StopAsyncIteration:
                     break
                 except _CAUGHT as exc:
-                    raise map_error(exc) from exc
+                    raise self._error(exc) from exc
                 message = part.message
                 text = message.content or ""
                 thinking = message.thinking or ""
@@ -222,7 +268,7 @@ class OllamaProvider:
                 FailureCategory.UNREACHABLE, f"{what}: no answer within {self.request_timeout:g}s"
             ) from None
         except _CAUGHT as exc:
-            raise map_error(exc) from exc
+            raise self._error(exc) from exc
 
     async def loaded_models(self) -> list[ModelInfo]:
         """What Ollama holds in memory now (``/api/ps``), with VRAM use."""
@@ -238,11 +284,22 @@ class OllamaProvider:
                 quantization=d.quantization_level if d else None,
                 loaded=True,
                 vram_bytes=int(m.size_vram) if m.size_vram is not None else None,
+                context_length=m.context_length,
             ))
         return out
 
+    async def context_window(self, model: str) -> int | None:
+        """The context Ollama runs ``model`` with, when it is loaded (else unknown)."""
+        try:
+            loaded = await self.loaded_models()
+        except ProviderError:
+            return None
+        return next((m.context_length for m in loaded if m.name == model), None)
+
     async def list_models(self) -> list[ModelInfo]:
         """The installed models (``/api/tags``), marked ``loaded`` per ``/api/ps``."""
+        tags: ollama.ListResponse | BaseException
+        ps: list[ModelInfo] | BaseException
         tags, ps = await asyncio.gather(
             self._call("tags", self._client.list()), self.loaded_models(), return_exceptions=True
         )
@@ -267,8 +324,9 @@ class OllamaProvider:
 
     async def show(self, model: str) -> dict[str, Any]:
         """``/api/show`` as a plain dict (``details``, ``model_info``, ``capabilities``, ...)."""
-        response = await self._call("show", self._client.show(model))
-        return response.model_dump(mode="json", by_alias=True, exclude_none=True)
+        response: ollama.ShowResponse = await self._call("show", self._client.show(model))
+        shown: dict[str, Any] = response.model_dump(mode="json", by_alias=True, exclude_none=True)
+        return shown
 
     async def health(self) -> Health:
         """Reachability, version and models. Never raises."""
@@ -287,7 +345,7 @@ class OllamaProvider:
             response.raise_for_status()
             version = response.json().get("version")
         except (httpx.HTTPError, OSError, ValueError, AttributeError, TimeoutError) as exc:
-            detail = str(map_error(exc).message) if not isinstance(exc, TimeoutError) \
+            detail = self._error(exc).message if not isinstance(exc, TimeoutError) \
                 else "no answer"
             return Health(up=False, latency_s=None, detail=detail or type(exc).__name__)
         try:
@@ -299,7 +357,7 @@ class OllamaProvider:
                       detail=f"ollama {version}, {len(models)} models")
 
     async def aclose(self) -> None:
-        await self._client.close()
+        await self._client.close()  # type: ignore[no-untyped-call]
         if self._http is not None:
             await self._http.aclose()
             self._http = None

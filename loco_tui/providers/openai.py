@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import time
 from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any
@@ -25,10 +26,13 @@ from loco_tui.providers.base import (
     Health,
     ModelInfo,
     ProviderError,
+    RetryGate,
     StatsClock,
     Timeouts,
     guard_stream,
+    parse_retry_after,
 )
+from loco_tui.providers.credentials import Redactor, insecure_key_warning, shown_url, url_secrets
 
 if TYPE_CHECKING:
     from loco_tui.registry.schema import OpenAIProviderConfig
@@ -49,6 +53,11 @@ _DROP = frozenset({
     "mirostat_eta", "mirostat_tau", "penalize_newline", "tfs_z", "typical_p",
     "repeat_last_n", "stream", "stream_options", "model", "messages",
 })
+# Messages are cut to this many characters, after redaction (see credentials.py).
+MESSAGE_LIMIT = 300
+# One SSE line (one event) longer than this is not a chat delta: stop reading and say so,
+# rather than buffer without bound.
+MAX_EVENT_BYTES = 4 * 1024 * 1024
 _CONTEXT_WORDS = ("context length", "context_length", "context size", "context window",
                   "exceed_context", "maximum context", "too many tokens", "n_ctx")
 
@@ -84,13 +93,33 @@ def _format_params(n: Any) -> str | None:
     return str(int(n))
 
 
-def _error_text(body: bytes) -> tuple[str, str]:
-    """(message, searchable text) from an error body in any of the shapes servers use."""
+_TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+
+
+def looks_like_html(body: bytes, content_type: str = "") -> bool:
+    if "html" in content_type.lower():
+        return True
+    head = body[:512].lstrip().lower()
+    return head.startswith((b"<!doctype html", b"<html", b"<head", b"<body"))
+
+
+def html_summary(body: bytes) -> str:
+    """An HTML page as one line: its title, if it has one (a proxy or login page)."""
+    found = _TITLE.search(body[:65536])
+    title = " ".join(found.group(1).decode("utf-8", "replace").split()) if found else ""
+    return f"an HTML page ({title})" if title else "an HTML page"
+
+
+def _error_text(body: bytes, content_type: str = "") -> tuple[str, str]:
+    """(message, searchable text) from an error body in any of the shapes servers use.
+    Not cut: the provider redacts first, then cuts."""
+    if looks_like_html(body, content_type):
+        return html_summary(body), ""
     text = body.decode("utf-8", "replace").strip()
     try:
         data = json.loads(text)
     except ValueError:
-        return text[:300], text.lower()
+        return text, text.lower()
     return _error_from_obj(data)
 
 
@@ -102,7 +131,7 @@ def _error_from_obj(data: Any) -> tuple[str, str]:
     else:
         msg = str(err)
         hay = msg
-    return msg[:300], hay.lower()
+    return msg, hay.lower()
 
 
 def _is_context(hay: str) -> bool:
@@ -130,13 +159,11 @@ class OpenAIProvider:
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
         # What messages show: never credentials, whether a key or user:pass in the URL.
-        self._shown_url = self.base_url
-        try:
-            url = httpx.URL(self.base_url)
-            if url.userinfo:
-                self._shown_url = str(url.copy_with(username=None, password=None))
-        except httpx.InvalidURL:
-            pass  # reported as UNREACHABLE by the first call
+        self._shown_url = shown_url(self.base_url)
+        self._redactor = Redactor([self._api_key, *url_secrets(self.base_url)])
+        self.gate = RetryGate()
+        warning = insecure_key_warning(self.base_url, has_key=bool(self._api_key), provider=name)
+        self.warnings: list[str] = [warning] if warning else []
 
     @classmethod
     def from_config(
@@ -151,7 +178,8 @@ class OpenAIProvider:
             config.base_url,
             api_key=key,
             api_key_env=config.api_key_env,
-            timeouts=Timeouts(connect=t.connect_s, first_token=t.first_token_s, idle=t.idle_s),
+            timeouts=Timeouts(connect=t.connect_s, first_token=t.first_token_s, idle=t.idle_s,
+                              total=t.total_s),
         )
 
     def __repr__(self) -> str:
@@ -172,16 +200,29 @@ class OpenAIProvider:
         return self._client
 
     def _redact(self, text: str) -> str:
-        if self._api_key and self._api_key in text:
-            text = text.replace(self._api_key, "***")
-        return text
+        return self._redactor(text)
 
-    def _fail(self, category: FailureCategory, message: str) -> ProviderError:
-        return ProviderError(category, self._redact(message))
+    def _fail(
+        self, category: FailureCategory, message: str, retry_after_s: float | None = None
+    ) -> ProviderError:
+        # Redact, then cut: a key straddling the cut would otherwise leak its prefix.
+        return ProviderError(category, self._redactor(message, MESSAGE_LIMIT),
+                             retry_after_s=retry_after_s)
 
-    def _status_error(self, status: int, body: bytes, model: str | None) -> ProviderError:
-        msg, hay = _error_text(body)
+    def _status_error(
+        self, status: int, body: bytes, model: str | None, headers: httpx.Headers | None = None
+    ) -> ProviderError:
+        headers = headers or httpx.Headers()
+        msg, hay = _error_text(body, headers.get("content-type", ""))
         detail = f"HTTP {status}: {msg}" if msg else f"HTTP {status}"
+        if status in (429, 503):
+            # 503 is a busy server (vLLM, llama.cpp, a proxy) as much as 429 is: both say
+            # "come back later", so both fall back now and make the next call wait.
+            wait = parse_retry_after(headers.get("retry-after"))
+            self.gate.note(wait)
+            when = f"; the server asks to retry after {wait:g}s" if wait is not None else ""
+            what = "rate limited" if status == 429 else "server busy"
+            return self._fail(FailureCategory.RATE_LIMITED, f"{what}: {detail}{when}", wait)
         if status in (401, 403):
             env = f"${self.api_key_env}" if self.api_key_env else "the API key"
             hint = f"check {env}" if self._api_key else f"no API key sent: set {env}"
@@ -194,8 +235,6 @@ class OpenAIProvider:
                 what += " (is base_url right? it usually ends in /v1)"
             return self._fail(FailureCategory.MODEL_MISSING,
                               f"{what} at {self._shown_url}: {detail}")
-        if status == 429:
-            return self._fail(FailureCategory.RATE_LIMITED, f"rate limited: {detail}")
         if status in (400, 413, 422) and _is_context(hay):
             return self._fail(FailureCategory.CONTEXT_OVERFLOW, f"context overflow: {detail}")
         return self._fail(FailureCategory.HTTP_ERROR, detail)
@@ -263,14 +302,22 @@ class OpenAIProvider:
         timings: Any = None
         calls: dict[int, list[Any]] = {}  # index -> [name, [argument pieces], id]
         headers_seen = False
+        await self.gate.wait()  # a Retry-After from the last call to this server
         try:
             async with self._http().stream(
                 "POST", self.base_url + "/chat/completions", json=body, timeout=timeout
             ) as resp:
                 headers_seen = True
                 if resp.status_code >= 400:
-                    raise self._status_error(resp.status_code, await resp.aread(), model)
+                    raise self._status_error(
+                        resp.status_code, await resp.aread(), model, resp.headers)
                 ctype = resp.headers.get("content-type", "")
+                if "html" in ctype.lower():
+                    page = await _read_capped(resp, 65536)
+                    raise self._fail(
+                        FailureCategory.BAD_OUTPUT,
+                        f"{self._shown_url} answered with {html_summary(page)}, not an event "
+                        "stream (is base_url right? it usually ends in /v1)")
                 if "event-stream" not in ctype and "json" in ctype:
                     # A server that ignored stream:true answers with one completion object.
                     yield self._whole(await resp.aread(), clock)
@@ -278,13 +325,19 @@ class OpenAIProvider:
                 # SSE, split here on bytes: cheaper than aiter_lines' text decoding, and
                 # json.loads takes bytes. Events are single `data:` lines on every server
                 # we target; blank lines, `:` comments and event:/id:/retry: are skipped.
-                rest = b""
+                splitter = LineSplitter(MAX_EVENT_BYTES)
+                reads = resp.aiter_bytes()
                 try:
-                    async for raw in resp.aiter_bytes():
-                        if rest:
-                            raw = rest + raw
-                        lines = raw.split(b"\n")
-                        rest = lines.pop()
+                    while not done:
+                        raw = await anext(reads, None)
+                        try:
+                            lines = splitter.feed(raw) if raw is not None else splitter.close()
+                        except LineTooLong:
+                            raise self._fail(
+                                FailureCategory.BAD_OUTPUT,
+                                f"the server sent an event line over "
+                                f"{MAX_EVENT_BYTES // 2**20} MiB; stopped reading (cut)",
+                            ) from None
                         for line in lines:
                             if line[:5] != b"data:":
                                 continue
@@ -294,6 +347,15 @@ class OpenAIProvider:
                                 break
                             try:
                                 obj = loads(data)
+                            except UnicodeDecodeError:
+                                # One invalid UTF-8 byte must not lose the reply: U+FFFD.
+                                try:
+                                    obj = loads(data.decode("utf-8", "replace"))
+                                except ValueError:
+                                    raise self._fail(
+                                        FailureCategory.BAD_OUTPUT,
+                                        f"malformed event from server: {data[:120]!r}",
+                                    ) from None
                             except ValueError:
                                 raise self._fail(
                                     FailureCategory.BAD_OUTPUT,
@@ -333,7 +395,7 @@ class OpenAIProvider:
                             reason = choice.get("finish_reason")
                             if reason:
                                 finish = reason
-                        if done:
+                        if raw is None:
                             break
                 except httpx.HTTPError:
                     if finish is None:
@@ -352,11 +414,13 @@ class OpenAIProvider:
             tokens_out = usage.get("completion_tokens")
         if isinstance(timings, dict):
             gen_ms = timings.get("predicted_ms")
+            if tokens_in is None:  # llama.cpp's server counts the prompt in its timings
+                tokens_in = timings.get("prompt_n")
         yield Chunk(
             done=True,
             tool_calls=_finish_tool_calls(calls) if calls else None,
             stats=clock.stats(
-                tokens_in=tokens_in if isinstance(tokens_in, int) else 0,
+                tokens_in=tokens_in if isinstance(tokens_in, int) else None,
                 tokens_out=tokens_out if isinstance(tokens_out, int) else None,
                 gen_seconds=gen_ms / 1000 if isinstance(gen_ms, (int, float)) and gen_ms > 0
                 else None),
@@ -385,7 +449,7 @@ class OpenAIProvider:
         return Chunk(
             text=text, thinking=thinking, done=True,
             tool_calls=_finish_tool_calls(calls) if calls else None,
-            stats=clock.stats(tokens_in=usage.get("prompt_tokens") or 0,
+            stats=clock.stats(tokens_in=_int_or_none(usage.get("prompt_tokens")),
                               tokens_out=out if isinstance(out, int) else None),
             done_reason=choice.get("finish_reason") or "stop",
         )
@@ -397,7 +461,7 @@ class OpenAIProvider:
         except httpx.HTTPError as exc:
             raise self._transport_error(exc, False) from None
         if resp.status_code >= 400:
-            raise self._status_error(resp.status_code, resp.content, None)
+            raise self._status_error(resp.status_code, resp.content, None, resp.headers)
         try:
             data = resp.json().get("data")
             if data is None:
@@ -409,6 +473,9 @@ class OpenAIProvider:
                     name=str(m["id"]),
                     parameter_size=_format_params(meta.get("n_params")),
                     size_bytes=meta.get("size") if isinstance(meta.get("size"), int) else None,
+                    # vLLM says what it serves the model with; llama.cpp only what the
+                    # model was trained with, which its server may not allocate.
+                    context_length=_int_or_none(m.get("max_model_len")),
                 ))
         except (ValueError, KeyError, TypeError, AttributeError):
             raise self._fail(FailureCategory.BAD_OUTPUT,
@@ -418,6 +485,13 @@ class OpenAIProvider:
     async def list_models(self) -> list[ModelInfo]:
         """``GET {base_url}/models``. Raises ProviderError."""
         return await self._get_models()
+
+    async def context_window(self, model: str) -> int | None:
+        try:
+            models = await self._get_models()
+        except ProviderError:
+            return None
+        return next((m.context_length for m in models if m.name == model), None)
 
     async def health(self) -> Health:
         """Reachability, latency and the model list. Never raises (except on cancel)."""
@@ -441,6 +515,70 @@ class OpenAIProvider:
         if self._client is not None:
             await self._client.aclose()
             self._client = None
+
+
+class LineTooLong(Exception):
+    """A line grew past the splitter's limit without ending."""
+
+
+class LineSplitter:
+    """Bytes in, complete lines out. A line cut across reads is kept as pieces and joined
+    once, when its end arrives: growth stays linear however the server splits its writes,
+    and a line that never ends is refused past ``limit`` bytes instead of filling memory."""
+
+    __slots__ = ("_limit", "_partial", "_size")
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._partial: list[bytes] = []
+        self._size = 0
+
+    def feed(self, raw: bytes) -> list[bytes]:
+        end = raw.rfind(b"\n")
+        if end < 0:
+            self._partial.append(raw)
+            self._size += len(raw)
+            if self._size > self._limit:
+                raise LineTooLong
+            return []
+        if self._partial:
+            self._partial.append(raw[: end + 1])
+            block = b"".join(self._partial)
+            self._partial.clear()
+        else:
+            block = raw[: end + 1] if end + 1 < len(raw) else raw
+        tail = raw[end + 1 :]
+        if tail:
+            self._partial.append(tail)
+        self._size = len(tail)
+        lines = block.split(b"\n")
+        lines.pop()  # the empty piece after the last newline
+        if len(block) > self._limit and any(len(line) > self._limit for line in lines):
+            raise LineTooLong
+        return lines
+
+    def close(self) -> list[bytes]:
+        """What is left once the stream ends: a last line the server did not terminate."""
+        rest = b"".join(self._partial)
+        self._partial.clear()
+        self._size = 0
+        return [rest] if rest else []
+
+
+def _int_or_none(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+async def _read_capped(resp: httpx.Response, limit: int) -> bytes:
+    """At most ``limit`` bytes of a body (an HTML page may be endless)."""
+    pieces: list[bytes] = []
+    size = 0
+    async for piece in resp.aiter_bytes():
+        pieces.append(piece)
+        size += len(piece)
+        if size >= limit:
+            break
+    return b"".join(pieces)[:limit]
 
 
 def _add_tool_deltas(calls: dict[int, list[Any]], deltas: Any) -> None:

@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from loco_tui.providers.base import Health, Provider, Timeouts
+from loco_tui.providers.base import Health, Provider, ProviderError, Timeouts
 from loco_tui.registry.schema import ModelConfig, ProviderConfig, Registry, TimeoutsConfig
 
 
@@ -33,7 +33,10 @@ class ModelTarget:
 
 def timeouts_of(config: TimeoutsConfig) -> Timeouts:
     return Timeouts(
-        connect=config.connect_s, first_token=config.first_token_s, idle=config.idle_s
+        connect=config.connect_s,
+        first_token=config.first_token_s,
+        idle=config.idle_s,
+        total=config.total_s,
     )
 
 
@@ -51,7 +54,13 @@ def make_provider(provider_id: str, config: ProviderConfig) -> Provider:
         from loco_tui.providers.openai import OpenAIProvider
 
         key = os.environ.get(config.api_key_env) if config.api_key_env else None
-        return OpenAIProvider(provider_id, config.base_url, api_key=key, timeouts=timeouts)
+        return OpenAIProvider(
+            provider_id,
+            config.base_url,
+            api_key=key,
+            api_key_env=config.api_key_env,
+            timeouts=timeouts,
+        )
     from loco_tui.providers.embedded import EmbeddedProvider
 
     return EmbeddedProvider(
@@ -63,6 +72,12 @@ def make_provider(provider_id: str, config: ProviderConfig) -> Provider:
     )
 
 
+# When neither the registry nor the server says how much context a model has.
+DEFAULT_CONTEXT_TOKENS = 4096
+# A server slow to say its context size must not delay a member's start for long.
+_CONTEXT_QUERY_S = 2.0
+
+
 class ProviderPool:
     def __init__(self, registry: Registry, factory: Any = make_provider) -> None:
         self._factory = factory
@@ -70,6 +85,7 @@ class ProviderPool:
         self._providers: dict[str, Provider] = {}
         self._configs: dict[str, ProviderConfig] = {}
         self.health: dict[str, Health] = {}
+        self._context: dict[tuple[str, str], int | None] = {}
 
     @property
     def registry(self) -> Registry:
@@ -100,7 +116,7 @@ class ProviderPool:
         if not spread or not targets:
             return targets
         first = targets[0].server_model
-        replicas = []
+        replicas: list[ModelTarget] = []
         for target in targets:
             if target.server_model != first or target.provider_id in {
                 r.provider_id for r in replicas
@@ -109,6 +125,28 @@ class ProviderPool:
             replicas.append(target)
         k = spread % len(replicas)
         return replicas[k:] + replicas[:k] + targets[len(replicas):]
+
+    async def context_budget(self, target: ModelTarget) -> int:
+        """Tokens of context to fit a conversation into for ``target``: the registry's
+        ``context``, else its ``num_ctx`` option, else what the server reports (asked once
+        per model and remembered), else ``DEFAULT_CONTEXT_TOKENS``."""
+        if target.config.context:
+            return target.config.context
+        num_ctx = target.config.options.get("num_ctx")
+        if isinstance(num_ctx, int) and num_ctx > 0:
+            return num_ctx
+        key = (target.provider_id, target.server_model)
+        if key not in self._context:
+            window = getattr(target.provider, "context_window", None)
+            reported: int | None = None
+            if window is not None:
+                try:
+                    async with asyncio.timeout(_CONTEXT_QUERY_S):
+                        reported = await window(target.server_model)
+                except (TimeoutError, ProviderError):
+                    reported = None
+            self._context[key] = reported if isinstance(reported, int) else None
+        return self._context[key] or DEFAULT_CONTEXT_TOKENS
 
     async def update(self, registry: Registry) -> None:
         """Swap in a reloaded registry, closing providers that were removed or changed."""
@@ -122,6 +160,7 @@ class ProviderPool:
             provider = self._providers.pop(pid)
             self._configs.pop(pid)
             self.health.pop(pid, None)
+            self._context = {k: v for k, v in self._context.items() if k[0] != pid}
             await provider.aclose()
 
     async def check_health(self) -> dict[str, Health]:

@@ -22,7 +22,7 @@ import re
 import socket
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -210,8 +210,22 @@ class FakeOllama(LoopbackServer):
             return _error(404, f"model '{model}' not found")
         if reply.fault is Fault.HTTP_500:
             return _error(500, "llama runner process has terminated: exit status 2")
-        if reply.fault is Fault.RATE_LIMITED:
-            return _error(429, "too many requests, please try again later")
+        if reply.fault in (Fault.RATE_LIMITED, Fault.SERVER_BUSY):
+            status, text = (429, "too many requests, please try again later") \
+                if reply.fault is Fault.RATE_LIMITED else (503, "server busy, please try again. "
+                                                           "maximum pending requests exceeded")
+            busy = _error(status, text)
+            if reply.retry_after_s is not None:
+                busy.headers["Retry-After"] = f"{reply.retry_after_s:g}"
+            return busy
+        if reply.fault is Fault.HTML_PAGE:
+            return Response(body=HTML_PAGE, content_type="text/html; charset=utf-8")
+        if reply.raw_body is not None:
+            return Response(stream=_raw(reply.raw_body, reply.first_token_delay_s),
+                            content_type=NDJSON)
+        if reply.fault is Fault.EMPTY_CHUNKS:
+            return Response(stream=self._empty_chunks(model, chat, reply.piece_delay_s or 0.05),
+                            content_type=NDJSON)
         tokens_in = reply.tokens_in if reply.tokens_in is not None else prompt_tokens(messages)
         if reply.fault is Fault.CONTEXT_OVERFLOW:
             return _error(400, f"the input length ({max(tokens_in, CONTEXT_LENGTH + 1)} tokens) "
@@ -230,6 +244,12 @@ class FakeOllama(LoopbackServer):
             return Response(content_type="application/json", stream=self._merged(pieces, chat))
         merged = [p async for p in self._merged(pieces, chat)]
         return Response(body=merged[0].rstrip(b"\n"))
+
+    async def _empty_chunks(self, model: str, chat: bool, every: float) -> AsyncIterator[bytes]:
+        """A busy-looking stream that says nothing, until the client hangs up."""
+        while True:
+            yield _line(self._part(model, chat, ""))
+            await asyncio.sleep(every)
 
     async def _merged(self, pieces: AsyncIterator[bytes], chat: bool) -> AsyncIterator[bytes]:
         """``stream: false``: everything the stream would say, folded into one object."""
@@ -270,7 +290,7 @@ class FakeOllama(LoopbackServer):
         tokens_in: int,
         received: float,
         chat: bool,
-    ) -> AsyncIterator[bytes]:
+    ) -> AsyncGenerator[bytes, None]:
         slot = self._slot(model)
         if slot is not None:
             await slot.acquire()
@@ -337,8 +357,8 @@ class FakeOllama(LoopbackServer):
             end = time.monotonic()
             first_at = first_at if first_at is not None else end
             num_predict = (body.get("options") or {}).get("num_predict")
-            done_reason = "length" if num_predict is not None and 0 <= num_predict <= sent \
-                else "stop"
+            done_reason = reply.finish_reason or (
+                "length" if num_predict is not None and 0 <= num_predict <= sent else "stop")
             final = self._part(model, chat, "", done=True, done_reason=done_reason)
             final.update(
                 total_duration=_ns(end - received),
@@ -390,6 +410,16 @@ class FakeOllama(LoopbackServer):
         if done_reason is not None:
             part["done_reason"] = done_reason
         return part
+
+
+HTML_PAGE = (b"<!DOCTYPE html><html><head><title>Sign in - Corp Proxy</title></head>"
+             b"<body><form>...</form></body></html>\n")
+
+
+async def _raw(body: bytes, delay: float) -> AsyncIterator[bytes]:
+    if delay > 0:
+        await asyncio.sleep(delay)
+    yield body
 
 
 def _wire_tool_call(call: dict[str, Any]) -> dict[str, Any]:

@@ -187,9 +187,23 @@ class FakeOpenAI:
                           "model_not_found")
         if reply.fault is Fault.HTTP_500:
             return _error(500, "Internal server error", "api_error")
-        if reply.fault is Fault.RATE_LIMITED:
-            return _error(429, "Rate limit reached for requests", "rate_limit_error",
-                          "rate_limit_exceeded")
+        if reply.fault in (Fault.RATE_LIMITED, Fault.SERVER_BUSY):
+            busy = _error(429, "Rate limit reached for requests", "rate_limit_error",
+                          "rate_limit_exceeded") if reply.fault is Fault.RATE_LIMITED else \
+                _error(503, "The server is overloaded, try again later", "server_error")
+            if reply.retry_after_s is not None:
+                busy.headers["Retry-After"] = f"{reply.retry_after_s:g}"
+            return busy
+        if reply.fault is Fault.ECHO_AUTH:
+            # As some proxies do: the error quotes the credentials it received.
+            received = req.headers.get("authorization", "")
+            return _error(401, "invalid credentials: " + "x" * reply.fault_after + received,
+                          "authentication_error")
+        if reply.fault is Fault.HTML_PAGE:
+            return Response(body=HTML_PAGE, content_type="text/html; charset=utf-8")
+        if reply.raw_body is not None:
+            return Response(stream=_raw(reply.raw_body, reply.first_token_delay_s),
+                            content_type="text/event-stream")
         n_in = reply.tokens_in if reply.tokens_in is not None else prompt_tokens(messages)
         if reply.fault is Fault.CONTEXT_OVERFLOW:
             return _error(400, f"This model's maximum context length is 4096 tokens. However, "
@@ -197,6 +211,9 @@ class FakeOpenAI:
                           "the length of the messages.", "invalid_request_error",
                           "context_length_exceeded")
         cid = f"chatcmpl-{next(self._ids)}"
+        if reply.fault is Fault.EMPTY_CHUNKS and body.get("stream"):
+            return Response(content_type="text/event-stream",
+                            stream=self._empty_chunks(cid, model, reply.piece_delay_s or 0.05))
         if body.get("stream"):
             opts = body.get("stream_options") or {}
             usage = bool(isinstance(opts, dict) and opts.get("include_usage"))
@@ -276,7 +293,7 @@ class FakeOpenAI:
             async for b in self._fault(fault):
                 yield b
             return
-        finish = "stop"
+        finish = reply.finish_reason or "stop"
         if reply.tool_calls:
             if not steps and reply.first_token_delay_s > 0:
                 await asyncio.sleep(reply.first_token_delay_s)
@@ -304,6 +321,15 @@ class FakeOpenAI:
         yield b"data: [DONE]\n\n"
 
     @staticmethod
+    async def _empty_chunks(cid: str, model: str, every: float) -> AsyncIterator[bytes]:
+        """A busy-looking stream of empty deltas that never finishes."""
+        while True:
+            yield _sse({"id": cid, "object": "chat.completion.chunk", "model": model,
+                        "choices": [{"index": 0, "delta": {"content": ""},
+                                     "finish_reason": None}]})
+            await asyncio.sleep(every)
+
+    @staticmethod
     async def _fault(fault: Fault) -> AsyncIterator[bytes]:
         if fault is Fault.DROP:
             raise DropConnection
@@ -318,6 +344,16 @@ class FakeOpenAI:
             return
         # Faults that happen before any byte are answered by _chat; nothing else to play.
         raise DropConnection
+
+
+HTML_PAGE = (b"<!DOCTYPE html><html><head><title>Sign in - Corp Proxy</title></head>"
+             b"<body><form>...</form></body></html>\n")
+
+
+async def _raw(body: bytes, delay: float) -> AsyncIterator[bytes]:
+    if delay > 0:
+        await asyncio.sleep(delay)
+    yield body
 
 
 async def _cut(fault: Fault | None, delay: float) -> AsyncIterator[bytes]:

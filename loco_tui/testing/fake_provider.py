@@ -7,7 +7,7 @@ way; everything that is about the wire is tested against the loopback fake serve
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from loco_tui.providers.base import (
@@ -69,7 +69,7 @@ class ScriptedProvider:
         return None
 
 
-def scripted_factory(script: Script):
+def scripted_factory(script: Script) -> Callable[[str, Any], ScriptedProvider]:
     """A ProviderPool factory that serves every registry provider from ``script``."""
 
     def factory(provider_id: str, config: Any) -> ScriptedProvider:

@@ -52,8 +52,11 @@ class DropConnection(Exception):
 
 Handler = Callable[[Request], Awaitable[Response]]
 
-_REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed", 429: "Too Many Requests",
-            500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
+_REASONS = {
+    200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
+    405: "Method Not Allowed", 429: "Too Many Requests", 500: "Internal Server Error",
+    502: "Bad Gateway", 503: "Service Unavailable",
+}
 
 
 class LoopbackServer:
@@ -149,7 +152,7 @@ class LoopbackServer:
             self.requests.append(request)
             try:
                 response = await self._handler(request)
-            except Exception as exc:  # a broken script is a 500, not a dead server
+            except Exception as exc:  # noqa: BLE001 - a broken script is a 500, not a dead server
                 response = Response.json({"error": f"fake server error: {exc!r}"}, 500)
             await self._write_until_client_leaves(reader, writer, response)
         except (ConnectionError, DropConnection, asyncio.IncompleteReadError):

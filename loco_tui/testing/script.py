@@ -23,6 +23,12 @@ class Fault(StrEnum):
     DROP = "drop"  # stream `fault_after` pieces, then cut the connection
     STALL = "stall"  # stream `fault_after` pieces, then go silent (keep the socket open)
     ERROR_MIDSTREAM = "error_midstream"  # stream `fault_after` pieces, then an error object
+    SERVER_BUSY = "server_busy"  # 503, with `Retry-After: retry_after_s` when that is set
+    HTML_PAGE = "html_page"  # 200 with an HTML page (a captive portal, a proxy's login)
+    EMPTY_CHUNKS = "empty_chunks"  # a 200 stream of empty deltas that never finishes
+    # 401 whose body echoes the request's Authorization header, `fault_after` characters in
+    # (servers that quote what they received: the key must be redacted before any cut).
+    ECHO_AUTH = "echo_auth"
 
 
 @dataclass
@@ -37,6 +43,13 @@ class Reply:
     fault: Fault | None = None
     fault_after: int = 0
     tokens_in: int | None = None  # default: a word count of the prompt
+    retry_after_s: float | None = None  # the Retry-After header of a 429 or 503
+    # Why generation stopped, as the server reports it (default: "stop", or "length" when
+    # the request's token limit is reached).
+    finish_reason: str | None = None
+    # Sent verbatim as the whole response body, bytes as given (invalid UTF-8, control
+    # sequences, anything a hostile server may send); the scripted pieces are then unused.
+    raw_body: bytes | None = None
 
     @classmethod
     def text(cls, text: str, **kw: Any) -> Reply:

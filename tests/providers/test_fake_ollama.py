@@ -202,12 +202,14 @@ def test_missing_model_field_is_400(http):
 
 def test_drop_cuts_the_connection_after_n_pieces(server):
     seen = []
-    with httpx.Client(base_url=server.url, timeout=5) as client:
-        with pytest.raises(httpx.RemoteProtocolError):
-            with client.stream("POST", "/api/chat", json=_chat("drop")) as r:
-                assert r.status_code == 200
-                for line in r.iter_lines():
-                    seen.append(json.loads(line)["message"]["content"])
+    with (
+        httpx.Client(base_url=server.url, timeout=5) as client,
+        pytest.raises(httpx.RemoteProtocolError),
+        client.stream("POST", "/api/chat", json=_chat("drop")) as r,
+    ):
+        assert r.status_code == 200
+        for line in r.iter_lines():
+            seen.append(json.loads(line)["message"]["content"])
     assert seen == list(PIECES[:2])
 
 
@@ -225,10 +227,12 @@ def test_stall_goes_silent_and_ends_when_the_client_hangs_up(server):
     assert server.wait_for_no_connections(2)
     with httpx.Client(base_url=server.url, timeout=httpx.Timeout(5, read=0.3)) as client:
         seen = []
-        with pytest.raises(httpx.ReadTimeout):
-            with client.stream("POST", "/api/chat", json=_chat("stall")) as r:
-                for line in r.iter_lines():
-                    seen.append(json.loads(line)["message"]["content"])
+        with (
+            pytest.raises(httpx.ReadTimeout),
+            client.stream("POST", "/api/chat", json=_chat("stall")) as r,
+        ):
+            for line in r.iter_lines():
+                seen.append(json.loads(line)["message"]["content"])
         assert seen == list(PIECES[:2])
     assert server.wait_for_no_connections(2)
 

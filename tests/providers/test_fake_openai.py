@@ -171,11 +171,13 @@ def test_unknown_model_and_bad_body(http: httpx.Client, fake: FakeOpenAI) -> Non
 def test_drop_cuts_the_connection(http: httpx.Client, fake: FakeOpenAI) -> None:
     fake.script.add("m", Reply(pieces=("a", "b", "c", "d"), fault=Fault.DROP, fault_after=2))
     got: list[str] = []
-    with pytest.raises(httpx.RemoteProtocolError):
-        with http.stream("POST", fake.base_url + "/chat/completions", json=chat()) as r:
-            for line in r.iter_lines():
-                if line.startswith("data: "):
-                    got.append(line)
+    with (
+        pytest.raises(httpx.RemoteProtocolError),
+        http.stream("POST", fake.base_url + "/chat/completions", json=chat()) as r,
+    ):
+        for line in r.iter_lines():
+            if line.startswith("data: "):
+                got.append(line)
     contents = [json.loads(x[6:])["choices"][0]["delta"].get("content") for x in got]
     assert contents == ["", "a", "b"]
     assert fake.wait_for_no_connections()
@@ -183,11 +185,13 @@ def test_drop_cuts_the_connection(http: httpx.Client, fake: FakeOpenAI) -> None:
 
 def test_stall_holds_until_client_leaves(http: httpx.Client, fake: FakeOpenAI) -> None:
     fake.script.add("m", Reply(pieces=("a", "b"), fault=Fault.STALL, fault_after=1))
-    with pytest.raises(httpx.ReadTimeout):
-        with http.stream("POST", fake.base_url + "/chat/completions", json=chat(),
-                         timeout=httpx.Timeout(5, read=0.3)) as r:
-            for _ in r.iter_lines():
-                pass
+    with (
+        pytest.raises(httpx.ReadTimeout),
+        http.stream("POST", fake.base_url + "/chat/completions", json=chat(),
+                    timeout=httpx.Timeout(5, read=0.3)) as r,
+    ):
+        for _ in r.iter_lines():
+            pass
     assert fake.wait_for_no_connections()
 
 

@@ -251,13 +251,26 @@ async def test_reply_without_done_chunk_is_dropped():
 
 
 async def test_garbage_is_an_http_error_not_an_exception():
-    with await _serve_raw([b"<html>not ollama</html>\n"]) as srv:
+    with await _serve_raw([b"this is not ollama\n"]) as srv:
         p = OllamaProvider("raw", srv.url, timeouts=FAST)
         try:
             error, _ = await _fail(p, "m")
         finally:
             await p.aclose()
     assert error.category is FailureCategory.HTTP_ERROR
+
+
+async def test_an_html_page_instead_of_a_stream_says_so():
+    page = b"<html><head><title>Sign in - Corp Proxy</title></head><body>...</body></html>\n"
+    with await _serve_raw([page]) as srv:
+        p = OllamaProvider("raw", srv.url, timeouts=FAST)
+        try:
+            error, _ = await _fail(p, "m")
+        finally:
+            await p.aclose()
+    assert error.category is FailureCategory.BAD_OUTPUT
+    assert "HTML page (Sign in - Corp Proxy)" in error.message
+    assert "<html>" not in error.message
 
 
 @pytest.mark.parametrize(

@@ -110,7 +110,7 @@ def sse(obj: str) -> bytes:
 
 
 def delta(d: str, finish: str = "null") -> bytes:
-    return sse('{"choices":[{"index":0,"delta":%s,"finish_reason":%s}]}' % (d, finish))
+    return sse(f'{{"choices":[{{"index":0,"delta":{d},"finish_reason":{finish}}}]}}')
 
 
 # -- the happy path -----------------------------------------------------------------------
