@@ -3,7 +3,10 @@
 Sinks are the UI, the store and headless output. Each is a plain callable taking an event;
 it is called on the event loop, in order, and must not block (the UI's sink buffers and
 repaints on a timer). A sink that raises is reported once and dropped, so a broken consumer
-cannot take a run down with it.
+cannot take a run down with it, unless it is *critical*: headless output is the run's whole
+point, so when it fails (stdout closed, an encoding error) the run is cancelled at once and
+the error kept in ``sink_error`` for the caller to report; generating on for nobody would
+only burn the user's GPU and end with a silent, truncated result.
 """
 
 from __future__ import annotations
@@ -30,24 +33,45 @@ class Controller:
         self.pool = pool or ProviderPool(registry)
         self.orchestrator = Orchestrator(self.pool)
         self._sinks: list[EventSink] = []
+        self._critical: set[int] = set()
         self._runs: dict[str, asyncio.Task[Status]] = {}
+        # The first failure of a critical sink, and the sink: the caller reports it.
+        self.sink_error: BaseException | None = None
 
     @property
     def registry(self) -> Registry:
         return self.pool.registry
 
     # -- sinks ---------------------------------------------------------------------------
-    def subscribe(self, sink: EventSink) -> Callable[[], None]:
+    def subscribe(self, sink: EventSink, *, critical: bool = False) -> Callable[[], None]:
+        """Send every event to ``sink``; returns a function that unsubscribes it. A critical
+        sink that raises cancels the run the event came from (see the module docstring)."""
         self._sinks.append(sink)
-        return lambda: self._sinks.remove(sink) if sink in self._sinks else None
+        if critical:
+            self._critical.add(id(sink))
+
+        def unsubscribe() -> None:
+            if sink in self._sinks:
+                self._sinks.remove(sink)
+            self._critical.discard(id(sink))
+
+        return unsubscribe
 
     def _fan_out(self, event: Event) -> None:
         for sink in tuple(self._sinks):
             try:
                 sink(event)
-            except Exception:
-                log.exception("event sink %r failed; removing it", sink)
+            except Exception as exc:
                 self._sinks.remove(sink)
+                if id(sink) not in self._critical:
+                    log.exception("event sink %r failed; removing it", sink)
+                    continue
+                self._critical.discard(id(sink))
+                if self.sink_error is None:
+                    self.sink_error = exc
+                task = self._runs.get(event.run_id)
+                if task is not None and not task.done():
+                    task.cancel(f"output failed: {type(exc).__name__}")
 
     # -- runs ----------------------------------------------------------------------------
     def validate(self, request: RunRequest) -> None:
@@ -59,7 +83,8 @@ class Controller:
         ctx = RunContext(self._fan_out, seed=seed)
         task = asyncio.create_task(self.orchestrator.run(request, ctx), name=f"run-{ctx.run_id}")
         self._runs[ctx.run_id] = task
-        task.add_done_callback(lambda _t, rid=ctx.run_id: self._runs.pop(rid, None))
+        run_id = ctx.run_id
+        task.add_done_callback(lambda _task: self._runs.pop(run_id, None))
         return ctx.run_id
 
     async def run(self, request: RunRequest, *, seed: int | None = None) -> Status:
@@ -82,11 +107,12 @@ class Controller:
     def active_runs(self) -> list[str]:
         return [rid for rid, task in self._runs.items() if not task.done()]
 
-    async def cancel(self, run_id: str | None = None) -> None:
-        """Cancel one run (or all) and wait until every task of it has ended."""
+    async def cancel(self, run_id: str | None = None, reason: str | None = None) -> None:
+        """Cancel one run (or all) and wait until every task of it has ended. ``reason``
+        ends up in the run's ``run_finished`` message."""
         tasks = [t for rid, t in self._runs.items() if run_id in (None, rid)]
         for task in tasks:
-            task.cancel()
+            task.cancel(reason)
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task

@@ -52,7 +52,7 @@ class CallStats(BaseModel):
     gen_s: float | None = None
 
 
-class _Event(BaseModel):
+class BaseEvent(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     run_id: str
@@ -63,7 +63,7 @@ class _Event(BaseModel):
         return self.model_dump_json()
 
 
-class RunStarted(_Event):
+class RunStarted(BaseEvent):
     type: Literal["run_started"] = "run_started"
     prompt: str
     mode: Literal["role", "ensemble", "workflow"]
@@ -73,7 +73,7 @@ class RunStarted(_Event):
     turn: int | None = None
 
 
-class Route(_Event):
+class Route(BaseEvent):
     """Which role/model serves a request, and why (rule, default, fallback, ...)."""
 
     type: Literal["route"] = "route"
@@ -84,7 +84,7 @@ class Route(_Event):
     category: FailureCategory | None = None
 
 
-class MemberStarted(_Event):
+class MemberStarted(BaseEvent):
     type: Literal["member_started"] = "member_started"
     member: str
     model: str
@@ -97,7 +97,7 @@ class MemberStarted(_Event):
     prompt_tokens: int | None = None
 
 
-class ThreadTrimmed(_Event):
+class ThreadTrimmed(BaseEvent):
     """A member's view of the conversation was cut to fit its model's context budget:
     the oldest ``dropped`` turns were left out (never the system prompt or this prompt)."""
 
@@ -109,7 +109,7 @@ class ThreadTrimmed(_Event):
     dropped: int
 
 
-class Delta(_Event):
+class Delta(BaseEvent):
     type: Literal["delta"] = "delta"
     member: str
     text: str
@@ -117,7 +117,7 @@ class Delta(_Event):
     channel: Literal["answer", "thinking"] = "answer"
 
 
-class Parse(_Event):
+class Parse(BaseEvent):
     """One parser event for a member's output: format, call, repair, classification."""
 
     type: Literal["parse"] = "parse"
@@ -126,7 +126,7 @@ class Parse(_Event):
     detail: dict[str, Any] = Field(default_factory=dict)
 
 
-class MemberFinished(_Event):
+class MemberFinished(BaseEvent):
     type: Literal["member_finished"] = "member_finished"
     member: str
     model: str
@@ -142,7 +142,7 @@ class MemberFinished(_Event):
         return self.finish_reason == "length"
 
 
-class MemberFailed(_Event):
+class MemberFailed(BaseEvent):
     type: Literal["member_failed"] = "member_failed"
     member: str
     model: str
@@ -150,7 +150,7 @@ class MemberFailed(_Event):
     message: str
 
 
-class JudgeStarted(_Event):
+class JudgeStarted(BaseEvent):
     """The judge begins; ``labels`` records the shuffled label -> member permutation."""
 
     type: Literal["judge_started"] = "judge_started"
@@ -159,7 +159,7 @@ class JudgeStarted(_Event):
     labels: dict[str, str]
 
 
-class Verdict(_Event):
+class Verdict(BaseEvent):
     type: Literal["verdict"] = "verdict"
     winner: str | None
     label: str | None
@@ -172,19 +172,19 @@ class Verdict(_Event):
     parsed_by: str = ""
 
 
-class PhaseStarted(_Event):
+class PhaseStarted(BaseEvent):
     type: Literal["phase_started"] = "phase_started"
     phase: str
     phase_type: str
 
 
-class PhaseFinished(_Event):
+class PhaseFinished(BaseEvent):
     type: Literal["phase_finished"] = "phase_finished"
     phase: str
     status: Literal["ok", "partial", "failed", "cancelled"]
 
 
-class RunFinished(_Event):
+class RunFinished(BaseEvent):
     type: Literal["run_finished"] = "run_finished"
     status: Literal["ok", "partial", "failed", "cancelled"]
     message: str | None = None
@@ -196,7 +196,19 @@ class RunFinished(_Event):
 
 
 Event = Annotated[
-    RunStarted | Route | MemberStarted | Delta | Parse | MemberFinished | MemberFailed | JudgeStarted | Verdict | PhaseStarted | PhaseFinished | RunFinished,
+    RunStarted
+    | Route
+    | MemberStarted
+    | ThreadTrimmed
+    | Delta
+    | Parse
+    | MemberFinished
+    | MemberFailed
+    | JudgeStarted
+    | Verdict
+    | PhaseStarted
+    | PhaseFinished
+    | RunFinished,
     Field(discriminator="type"),
 ]
 
@@ -204,7 +216,7 @@ _event_adapter: TypeAdapter[Event] = TypeAdapter(Event)
 
 
 def event_from_json(line: str | bytes) -> Event:
-    """Read back one JSONL line written by ``_Event.to_json``."""
+    """Read back one JSONL line written by ``BaseEvent.to_json``."""
     return _event_adapter.validate_python(json.loads(line))
 
 

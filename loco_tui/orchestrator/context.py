@@ -6,9 +6,11 @@ import random
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar, cast
 
-from loco_tui.events import Event
+from loco_tui.events import BaseEvent, Event
+
+EventT = TypeVar("EventT", bound=BaseEvent)
 
 EventSink = Callable[[Event], None]
 
@@ -34,7 +36,8 @@ class RunContext:
         # Label shuffles for the judge come from here, so a seeded run is reproducible.
         self.rng = random.Random(seed)
 
-    def emit(self, event_type: type[Event], **fields: Any) -> Event:  # type: ignore[valid-type]
+    def emit(self, event_type: type[EventT], **fields: Any) -> EventT:
         event = event_type(run_id=self.run_id, t=round(time.monotonic() - self.t0, 6), **fields)
-        self.sink(event)
+        # Every concrete event class is a member of the Event union.
+        self.sink(cast(Event, event))
         return event

@@ -4,18 +4,26 @@ Labels are assigned in presentation order (A is whatever is shown first) and the
 label -> member permutation is recorded in the ``judge_started`` event, so replays and
 position statistics can be computed later. Proposals are fenced with a per-run nonce and told
 to be data, because a proposal can try to instruct the judge. Each proposal is trimmed to a
-fair share of the judge's context rather than dropping the tail proposals.
+fair share of the judge's context rather than dropping the tail proposals. In a follow-up
+turn the judge sees the session's thread before the brief, so "make it shorter" is judged in
+context.
+
+A small judge may copy the example verdict the brief shows it instead of deciding;
+``copies_example`` tells such a reply apart so it is treated as unreadable, and the judge's
+pane never shows the fence markers (``FenceFilter``).
 """
 
 from __future__ import annotations
 
+import json
 import random
 import re
 import secrets
 import string
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from loco_tui.providers.base import ChatMessage
+from loco_tui.orchestrator.thread import Conversation, Exchange
 
 VerdictMode = str  # "pick" | "synthesize" | "pick_or_synthesize"
 
@@ -32,7 +40,60 @@ _SELF_NAMES = re.compile(
 @dataclass(frozen=True)
 class Brief:
     labels: dict[str, str]  # label -> member id, in presentation order
-    messages: list[ChatMessage]
+    conversation: Conversation
+
+
+# The example verdicts the brief shows. A reply whose verdict is one of these, word for word
+# (reason "..." or a placeholder), copied the prompt instead of judging.
+_EXAMPLE_REASONS = frozenset({"...", "<one sentence>", "…"})
+
+
+def copies_example(reply: str) -> bool:
+    """Whether the judge's last JSON object is the brief's example, not a verdict."""
+    for found in reversed(list(re.finditer(r"\{[^{}]*\}", reply))):
+        try:
+            obj = json.loads(found.group(0))
+        except ValueError:
+            continue
+        if not isinstance(obj, dict):
+            continue
+        reason = str(obj.get("reason", "")).strip()
+        winner = str(obj.get("winner", ""))
+        confidence = obj.get("confidence")
+        return reason in _EXAMPLE_REASONS or winner == "<label>" or confidence == "<0..1>"
+    return False
+
+
+_FENCE = re.compile(r"</?proposal-[0-9a-f]{8}(?:\s+label=\"[A-Z]\")?\s*>")
+# The longest fence marker: `<proposal-0123abcd label="A">`; a tail this long may still
+# become one, so it is held back until the next piece says.
+_FENCE_MAX = 32
+
+
+class FenceFilter:
+    """Removes the brief's ``<proposal-…>`` fence markers from the judge's streamed text.
+
+    Markers may arrive split across pieces: a trailing ``<`` that could still grow into one
+    is held back (at most ``_FENCE_MAX`` characters) until the next piece or ``flush``."""
+
+    __slots__ = ("_held",)
+
+    def __init__(self) -> None:
+        self._held = ""
+
+    def feed(self, text: str) -> str:
+        text = self._held + text
+        self._held = ""
+        cut = text.rfind("<")
+        if cut >= 0 and len(text) - cut < _FENCE_MAX and ">" not in text[cut:]:
+            tail = text[cut:]
+            if "<proposal-".startswith(tail[:10]) or tail.startswith(("<proposal-", "</")):
+                self._held, text = tail, text[:cut]
+        return _FENCE.sub("", text) if "proposal-" in text else text
+
+    def flush(self) -> str:
+        held, self._held = self._held, ""
+        return _FENCE.sub("", held)
 
 
 def assign_labels(members: list[str], rng: random.Random) -> dict[str, str]:
@@ -80,8 +141,10 @@ def build_brief(
     mode: VerdictMode,
     rng: random.Random,
     budget_chars: int = DEFAULT_PROPOSAL_BUDGET_CHARS,
+    history: Sequence[Exchange] = (),
 ) -> Brief:
-    """The judge's messages for ``proposals`` (member id -> text)."""
+    """The judge's conversation for ``proposals`` (member id -> text), after ``history``
+    (the session's thread; the member fits it to the judge model's budget)."""
     labels = assign_labels(list(proposals), rng)
     share = max(400, budget_chars // max(1, len(proposals)))
     nonce = secrets.token_hex(4)
@@ -106,5 +169,10 @@ def build_brief(
         '{"winner": null, "mode": "synthesize", "confidence": 0.7, "reason": "..."}',
     }.get(mode, f"Pick the best of {names}, or write a better combined answer; end with the "
                 "JSON line described above.")
-    user = f"Task:\n{task}\n\nProposals ({names}):\n\n" + "\n\n".join(blocks) + "\n\n" + closing
-    return Brief(labels, [{"role": "system", "content": system}, {"role": "user", "content": user}])
+    context = (
+        "The conversation so far is above; the task is the user's latest message.\n\n"
+        if history else ""
+    )
+    user = (f"{context}Task:\n{task}\n\nProposals ({names}):\n\n" + "\n\n".join(blocks)
+            + "\n\n" + closing)
+    return Brief(labels, Conversation(user, [system], list(history)))

@@ -3,15 +3,17 @@
 A member is one voice in a run (an ensemble proposer, a routed role, the judge). Its chain
 is tried in order; a failure on one model is announced with a ``route`` event (reason
 ``fallback``) and the next model starts over, visibly, in the same pane. Only when the whole
-chain fails does the member fail; the run goes on without it.
+chain fails does the member fail; the run goes on without it. An empty reply is a failure
+too (category ``empty``): it falls back like any other, instead of passing for an answer.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from loco_tui.events import (
     CallStats,
@@ -22,21 +24,37 @@ from loco_tui.events import (
     MemberStarted,
     Parse,
     Route,
+    ThreadTrimmed,
 )
 from loco_tui.orchestrator.context import RunContext
+from loco_tui.orchestrator.thread import Conversation, answer_reserve, estimate_tokens
 from loco_tui.parser import ParseEvent, StreamParser, ToolCall
-from loco_tui.providers.base import ChatMessage, ProviderError, Timeouts
+from loco_tui.providers.base import ProviderError, Timeouts
 from loco_tui.providers.pool import ModelTarget
+
+# Without a thread there is nothing to trim, so no budget is looked up: first turns never
+# wait on a server's answer about its context size.
+Budget = Callable[[ModelTarget], Awaitable[int]]
+
+
+class TextFilter(Protocol):
+    """Rewrites a streamed text for display (the raw text still goes to the parser)."""
+
+    def feed(self, text: str) -> str: ...
+
+    def flush(self) -> str: ...
 
 
 @dataclass
 class MemberSpec:
     member: str  # run-unique id ("m1", "judge", a role name)
     chain: list[ModelTarget]
-    messages: list[ChatMessage]
+    conversation: Conversation
     persona: str | None = None
     role: str | None = None
     options: dict[str, Any] = field(default_factory=dict)  # persona/call overrides
+    # Makes a fresh display filter per attempt (the judge hides its brief's fence markers).
+    display: Callable[[], TextFilter] | None = None
 
 
 @dataclass
@@ -51,6 +69,7 @@ class MemberOutcome:
     category: FailureCategory | None = None
     message: str = ""
     finished_at: float = 0.0
+    finish_reason: str | None = None
 
 
 def _parse_event(ctx: RunContext, member: str, event: ParseEvent) -> None:
@@ -61,9 +80,15 @@ def _parse_event(ctx: RunContext, member: str, event: ParseEvent) -> None:
 
 
 async def stream_member(
-    ctx: RunContext, spec: MemberSpec, timeouts: Timeouts | None = None
+    ctx: RunContext,
+    spec: MemberSpec,
+    timeouts: Timeouts | None = None,
+    budget: Budget | None = None,
 ) -> MemberOutcome:
-    """Run ``spec`` to an outcome. Never raises, except CancelledError (after reporting it)."""
+    """Run ``spec`` to an outcome. Never raises, except CancelledError (after reporting it).
+
+    ``budget`` gives a model's context size in tokens; a conversation with earlier turns is
+    fitted to it (oldest turns dropped first, announced with ``thread_trimmed``)."""
     last: MemberOutcome | None = None
     for attempt, target in enumerate(spec.chain, start=1):
         if attempt > 1 and last is not None:
@@ -75,7 +100,7 @@ async def stream_member(
                 reason=f"fallback: {last.model} failed ({last.category})",
                 category=last.category,
             )
-        last = await _attempt(ctx, spec, target, attempt, timeouts)
+        last = await _attempt(ctx, spec, target, attempt, timeouts, budget)
         if last.ok:
             return last
     if last is None:
@@ -93,27 +118,54 @@ async def stream_member(
     return last
 
 
+async def _messages(
+    ctx: RunContext, spec: MemberSpec, target: ModelTarget, options: dict[str, Any],
+    budget: Budget | None,
+) -> list[Any]:
+    conv = spec.conversation
+    system = [target.config.system, *conv.system] if target.config.system else conv.system
+    conv = Conversation(conv.prompt, system, conv.history)
+    if not conv.history or budget is None:
+        return conv.fitted(1 << 40, 0)[0]
+    tokens = await budget(target)
+    messages, dropped = conv.fitted(tokens, answer_reserve(options, tokens))
+    if dropped:
+        ctx.emit(
+            ThreadTrimmed, member=spec.member, model=target.model_id, budget_tokens=tokens,
+            kept=len(conv.history) - dropped, dropped=dropped,
+        )
+    return messages
+
+
 async def _attempt(
-    ctx: RunContext, spec: MemberSpec, target: ModelTarget, attempt: int, timeouts: Timeouts | None
+    ctx: RunContext,
+    spec: MemberSpec,
+    target: ModelTarget,
+    attempt: int,
+    timeouts: Timeouts | None,
+    budget: Budget | None,
 ) -> MemberOutcome:
+    member = spec.member
+    options = {**target.config.options, **spec.options}
+    messages = await _messages(ctx, spec, target, options, budget)
     ctx.emit(
         MemberStarted,
-        member=spec.member,
+        member=member,
         model=target.model_id,
         persona=spec.persona,
         role=spec.role,
         attempt=attempt,
+        provider=target.provider_id,
+        prompt_tokens=sum(estimate_tokens(m["content"]) for m in messages),
     )
-    options = {**target.config.options, **spec.options}
-    messages = spec.messages
-    if target.config.system:
-        messages = [{"role": "system", "content": target.config.system}, *messages]
+    shown = spec.display() if spec.display is not None else None
+    displayed: list[str] = []  # what the sinks saw, when a filter rewrote it
     parser = StreamParser()
     pieces: list[str] = []
     traced = 0
     native: list[ToolCall] = []
     stats: CallStats | None = None
-    member = spec.member
+    finish: str | None = None
     try:
         stream = target.provider.stream_chat(
             target.server_model, messages, options=options, timeouts=timeouts
@@ -123,7 +175,12 @@ async def _attempt(
                 ctx.emit(Delta, member=member, text=chunk.thinking, channel="thinking")
             if chunk.text:
                 pieces.append(chunk.text)
-                ctx.emit(Delta, member=member, text=chunk.text)
+                text = chunk.text
+                if shown is not None:
+                    text = shown.feed(text)
+                    displayed.append(text)
+                if text:
+                    ctx.emit(Delta, member=member, text=text)
                 for event in parser.feed(chunk.text):
                     traced += 1
                     _parse_event(ctx, member, event)
@@ -138,6 +195,7 @@ async def _attempt(
                                      "arguments": call.get("arguments")})
             if chunk.done:
                 stats = chunk.stats
+                finish = chunk.done_reason
     except ProviderError as exc:
         return MemberOutcome(
             member, target.model_id, spec.persona, ok=False,
@@ -152,20 +210,35 @@ async def _attempt(
             message="the run was cancelled",
         )
         raise
-    except Exception as exc:  # a provider bug must fail this member, not the whole run
+    except Exception as exc:  # noqa: BLE001 - a provider bug must fail this member, not the run
         return MemberOutcome(
             member, target.model_id, spec.persona, ok=False, text="".join(pieces),
             category=FailureCategory.BAD_OUTPUT, message=f"{type(exc).__name__}: {exc}",
         )
+    if shown is not None:
+        rest = shown.flush()
+        displayed.append(rest)
+        if rest:
+            ctx.emit(Delta, member=member, text=rest)
     text = "".join(pieces)
     result = parser.finish()
     # The trace repeats what feed() returned; send only what finish() added (held-back
     # calls, repairs, the classification).
     for event in result.trace[traced:]:
         _parse_event(ctx, member, event)
+    calls = native + list(result.tool_calls)
+    if not text.strip() and not calls:
+        cut = " (cut at the token limit before any answer)" if finish == "length" else ""
+        return MemberOutcome(
+            member, target.model_id, spec.persona, ok=False, text=text,
+            category=FailureCategory.EMPTY, message=f"the reply was empty{cut}",
+        )
     stats = stats or CallStats(tokens_out=len(pieces))
-    ctx.emit(MemberFinished, member=member, model=target.model_id, stats=stats, text=text)
+    ctx.emit(
+        MemberFinished, member=member, model=target.model_id, stats=stats,
+        text="".join(displayed) if shown is not None else text, finish_reason=finish,
+    )
     return MemberOutcome(
-        member, target.model_id, spec.persona, ok=True, text=text,
-        tool_calls=native + list(result.tool_calls), stats=stats, finished_at=time.monotonic(),
+        member, target.model_id, spec.persona, ok=True, text=text, tool_calls=calls,
+        stats=stats, finished_at=time.monotonic(), finish_reason=finish,
     )

@@ -2,12 +2,17 @@
 
 Everything a run does is announced as events through its RunContext; the return value is
 only the final status. Failures of members are values (``member_failed``), never exceptions:
-the run goes on with what survives and says so in its status (ok, partial, failed).
+the run goes on with what survives and says so in its status (ok, partial, failed). The
+run's answer (what a follow-up turn sees) and who wrote it close the run in ``run_finished``.
+
+A request may carry a session's earlier turns: every member, the judge and every workflow
+phase then sees that thread before its prompt (see ``thread.py`` and ``loco_tui.sessions``).
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -21,7 +26,7 @@ from loco_tui.events import (
     Verdict,
 )
 from loco_tui.orchestrator.context import RunContext
-from loco_tui.orchestrator.judge import build_brief
+from loco_tui.orchestrator.judge import FenceFilter, build_brief, copies_example
 from loco_tui.orchestrator.member import MemberOutcome, MemberSpec, stream_member
 from loco_tui.orchestrator.router import (
     RouteChoice,
@@ -30,10 +35,12 @@ from loco_tui.orchestrator.router import (
     route_by_rules,
     routing_prompt,
 )
+from loco_tui.orchestrator.thread import Conversation, exchanges
 from loco_tui.parser import parse_verdict
 from loco_tui.providers.base import ChatMessage, ProviderError
-from loco_tui.providers.pool import ProviderPool
-from loco_tui.registry.schema import EnsembleConfig, PhaseConfig
+from loco_tui.providers.pool import ModelTarget, ProviderPool
+from loco_tui.registry.schema import EnsembleConfig, PhaseConfig, Registry
+from loco_tui.sessions import Turn
 
 Status = Literal["ok", "partial", "failed", "cancelled"]
 
@@ -44,6 +51,10 @@ class RunRequest:
     role: str | None = None
     ensemble: str | None = None
     workflow: str | None = None
+    # The session this run is a turn of, its index, and the earlier turns (oldest first).
+    session: str | None = None
+    turn: int | None = None
+    thread: tuple[Turn, ...] = ()
 
     @property
     def mode(self) -> Literal["role", "ensemble", "workflow"]:
@@ -62,6 +73,8 @@ class RunRequest:
 class StepResult:
     status: Status
     output: str = ""
+    # Who wrote ``output``: a member id, the judge member for a synthesis.
+    source: str | None = None
 
 
 class RunError(Exception):
@@ -73,8 +86,12 @@ class Orchestrator:
         self.pool = pool
 
     @property
-    def registry(self):
+    def registry(self) -> Registry:
+        """The pool's current registry (hot-reloaded)."""
         return self.pool.registry
+
+    async def _budget(self, target: ModelTarget) -> int:
+        return await self.pool.context_budget(target)
 
     def validate(self, request: RunRequest) -> None:
         """Raise RunError for a request naming something the registry lacks."""
@@ -92,27 +109,41 @@ class Orchestrator:
 
     async def run(self, request: RunRequest, ctx: RunContext) -> Status:
         """Run to the end and emit ``run_finished``; cancellation is reported, then re-raised."""
-        ctx.emit(RunStarted, prompt=request.prompt, mode=request.mode, target=request.target)
+        ctx.emit(RunStarted, prompt=request.prompt, mode=request.mode, target=request.target,
+                 session=request.session, turn=request.turn)
+        thread = request.thread
         try:
             self.validate(request)
             if request.workflow:
-                result = await self._workflow(ctx, request.prompt, request.workflow)
+                result = await self._workflow(ctx, request.prompt, request.workflow, thread)
             elif request.ensemble:
-                result = await self._ensemble(ctx, request.prompt, request.ensemble)
+                result = await self._ensemble(ctx, request.prompt, request.ensemble, thread)
             else:
-                result = await self._routed(ctx, request.prompt, request.role)
-        except asyncio.CancelledError:
-            ctx.emit(RunFinished, status="cancelled", message="cancelled by the user")
+                result = await self._routed(ctx, request.prompt, request.role, thread)
+        except asyncio.CancelledError as exc:
+            # The canceller may say why (a signal, closed output); else it was the user.
+            why = exc.args[0] if exc.args and isinstance(exc.args[0], str) else None
+            ctx.emit(RunFinished, status="cancelled", message=why or "cancelled by the user")
             raise
         except RunError as exc:
             ctx.emit(RunFinished, status="failed", message=str(exc))
             return "failed"
-        ctx.emit(RunFinished, status=result.status)
+        answered = result.status in ("ok", "partial") and result.source is not None
+        ctx.emit(
+            RunFinished, status=result.status,
+            answer=result.output if answered else None,
+            answer_from=result.source if answered else None,
+        )
         return result.status
 
     # -- routed / single role ------------------------------------------------------------
     async def _routed(
-        self, ctx: RunContext, prompt: str, role: str | None, member: str | None = None
+        self,
+        ctx: RunContext,
+        prompt: str,
+        role: str | None,
+        thread: Sequence[Turn] = (),
+        member: str | None = None,
     ) -> StepResult:
         if role is None:
             choice = await self.choose_role(prompt)
@@ -128,11 +159,14 @@ class Orchestrator:
             MemberSpec(
                 member=member or choice.role,
                 chain=chain,
-                messages=[{"role": "user", "content": prompt}],
+                conversation=Conversation(prompt, history=exchanges(thread)),
                 role=choice.role,
             ),
+            budget=self._budget,
         )
-        return StepResult("ok" if outcome.ok else "failed", outcome.text)
+        if not outcome.ok:
+            return StepResult("failed")
+        return StepResult("ok", outcome.text, outcome.member)
 
     async def choose_role(self, prompt: str) -> RouteChoice:
         reg = self.registry
@@ -172,52 +206,64 @@ class Orchestrator:
 
     # -- ensemble + judge ----------------------------------------------------------------
     async def _ensemble(
-        self, ctx: RunContext, prompt: str, ensemble_id: str, prefix: str = ""
+        self,
+        ctx: RunContext,
+        prompt: str,
+        ensemble_id: str,
+        thread: Sequence[Turn] = (),
+        prefix: str = "",
     ) -> StepResult:
         ens = self.registry.ensembles[ensemble_id]
-        specs = self._member_specs(ens, prompt, prefix)
+        specs = self._member_specs(ens, prompt, prefix, thread)
         if ens.mode == "parallel":
-            outcomes = list(await asyncio.gather(*(stream_member(ctx, s) for s in specs)))
+            outcomes = list(await asyncio.gather(
+                *(stream_member(ctx, s, budget=self._budget) for s in specs)))
         else:
             outcomes = []
             for spec in specs:
-                spec.messages = _with_earlier(spec.messages, outcomes)
-                outcomes.append(await stream_member(ctx, spec))
+                spec.conversation.prompt = _with_earlier(spec.conversation.prompt, outcomes)
+                outcomes.append(await stream_member(ctx, spec, budget=self._budget))
         survivors = [o for o in outcomes if o.ok]
         complete = len(survivors) == len(outcomes)
         if not survivors:
             return StepResult("failed")
         if ens.judge is None:
-            return StepResult("ok" if complete else "partial", survivors[0].text)
+            first = survivors[0]
+            return StepResult("ok" if complete else "partial", first.text, first.member)
         if len(survivors) == 1:
             only = survivors[0]
             ctx.emit(
-                Verdict, winner=only.member, label=None, mode="pick", confidence=1.0,
+                Verdict, winner=only.member, label=None, mode="pick", confidence=None,
                 reason=f"only {only.member} produced a proposal; nothing to judge",
                 parsed_by="single_survivor",
             )
-            return StepResult("partial", only.text)
-        return await self._judge(ctx, prompt, ens, survivors, complete, prefix)
+            return StepResult("partial", only.text, only.member)
+        return await self._judge(ctx, prompt, ens, survivors, complete, prefix, thread)
 
-    def _member_specs(self, ens: EnsembleConfig, prompt: str, prefix: str) -> list[MemberSpec]:
+    def _member_specs(
+        self, ens: EnsembleConfig, prompt: str, prefix: str, thread: Sequence[Turn]
+    ) -> list[MemberSpec]:
         reg = self.registry
         specs = []
         for i, member in enumerate(ens.members, start=1):
-            chain = (
-                [self.pool.target(member.model)]
-                if member.model
-                else self.pool.chain(member.role, spread=i - 1)
-            )
-            messages: list[ChatMessage] = [{"role": "user", "content": prompt}]
-            options = {}
+            if member.model:
+                chain = [self.pool.target(member.model)]
+            else:
+                assert member.role is not None  # the schema requires a model or a role
+                chain = self.pool.chain(member.role, spread=i - 1)
+            member_id = f"{prefix}m{i}"
+            system: list[str] = []
+            options: dict[str, object] = {}
             if member.persona:
                 persona = reg.personas[member.persona]
-                messages.insert(0, {"role": "system", "content": persona.system})
+                system.append(persona.system)
                 if persona.temperature is not None:
                     options["temperature"] = persona.temperature
+            history = exchanges(thread, ens.thread, member_id)
             specs.append(
                 MemberSpec(
-                    member=f"{prefix}m{i}", chain=chain, messages=messages,
+                    member=member_id, chain=chain,
+                    conversation=Conversation(prompt, system, history),
                     persona=member.persona, role=member.role, options=options,
                 )
             )
@@ -231,17 +277,22 @@ class Orchestrator:
         survivors: list[MemberOutcome],
         complete: bool,
         prefix: str,
+        thread: Sequence[Turn] = (),
     ) -> StepResult:
         assert ens.judge is not None
-        brief = build_brief(prompt, {o.member: o.text for o in survivors}, ens.verdict, ctx.rng)
+        brief = build_brief(prompt, {o.member: o.text for o in survivors}, ens.verdict, ctx.rng,
+                            history=exchanges(thread))
         chain = self.pool.chain(ens.judge)
         judge_member = f"{prefix}judge"
         ctx.emit(JudgeStarted, model=chain[0].model_id, labels=brief.labels)
         judged = await stream_member(
-            ctx, MemberSpec(member=judge_member, chain=chain, messages=brief.messages,
-                            role=ens.judge),
+            ctx,
+            MemberSpec(member=judge_member, chain=chain, conversation=brief.conversation,
+                       role=ens.judge, display=FenceFilter),
+            budget=self._budget,
         )
         by_member = {o.member: o for o in survivors}
+        status: Status = "ok" if complete else "partial"
         # Fallback choice when the judge fails or is unreadable: the first proposal to finish.
         first = min(survivors, key=lambda o: o.finished_at)
         if not judged.ok:
@@ -251,66 +302,79 @@ class Orchestrator:
                 f"proposal, {first.member}",
                 parsed_by="judge_failed",
             )
-            return StepResult("partial", first.text)
+            return StepResult("partial", first.text, first.member)
         verdict = parse_verdict(judged.text, list(brief.labels))
+        if copies_example(judged.text):
+            ctx.emit(
+                Verdict, winner=first.member, label=None, mode="pick", confidence=0.0,
+                reason="the judge copied the example verdict from its instructions instead of "
+                f"deciding; fell back to the first finished proposal, {first.member}",
+                parsed_by="copied_example",
+            )
+            return StepResult("partial", first.text, first.member)
         if verdict.mode == "synthesize":
             ctx.emit(
                 Verdict, winner=None, label=None, mode="synthesize",
-                confidence=verdict.confidence, reason=verdict.reason,
+                confidence=verdict.stated_confidence, reason=verdict.reason,
                 parsed_by=verdict.parsed_by,
             )
-            return StepResult(
-                "ok" if complete else "partial", verdict.synthesis or judged.text
-            )
+            return StepResult(status, verdict.synthesis or judged.text, judge_member)
         if verdict.label is None or verdict.label not in brief.labels:
             ctx.emit(
-                Verdict, winner=first.member, label=None, mode="pick",
-                confidence=min(verdict.confidence, 0.1),
+                Verdict, winner=first.member, label=None, mode="pick", confidence=0.0,
                 reason="the judge's verdict could not be read; fell back to the first "
                 f"finished proposal, {first.member}",
                 parsed_by=verdict.parsed_by or "none",
             )
-            return StepResult("partial", first.text)
+            return StepResult("partial", first.text, first.member)
         winner = brief.labels[verdict.label]
         ctx.emit(
             Verdict, winner=winner, label=verdict.label, mode="pick",
-            confidence=verdict.confidence, reason=verdict.reason, parsed_by=verdict.parsed_by,
+            confidence=verdict.stated_confidence, reason=verdict.reason,
+            parsed_by=verdict.parsed_by,
         )
-        return StepResult("ok" if complete else "partial", by_member[winner].text)
+        return StepResult(status, by_member[winner].text, winner)
 
     # -- workflows -----------------------------------------------------------------------
-    async def _workflow(self, ctx: RunContext, prompt: str, workflow_id: str) -> StepResult:
+    async def _workflow(
+        self, ctx: RunContext, prompt: str, workflow_id: str, thread: Sequence[Turn] = ()
+    ) -> StepResult:
         flow = self.registry.workflows[workflow_id]
         outputs: list[tuple[str, str]] = []
         worst: Status = "ok"
+        last: StepResult | None = None
         for phase in flow.phases:
             ctx.emit(PhaseStarted, phase=phase.name, phase_type=phase.type)
             phase_prompt = phase_context(prompt, phase, outputs)
             prefix = f"{phase.name}/"
             if phase.type == "ensemble":
                 assert phase.ensemble is not None
-                result = await self._ensemble(ctx, phase_prompt, phase.ensemble, prefix)
+                result = await self._ensemble(ctx, phase_prompt, phase.ensemble, thread, prefix)
             else:
                 role = phase.role if phase.type == "single" else None
-                result = await self._routed(ctx, phase_prompt, role, member=f"{prefix}{role or 'routed'}")
+                result = await self._routed(
+                    ctx, phase_prompt, role, thread, member=f"{prefix}{role or 'routed'}")
             ctx.emit(PhaseFinished, phase=phase.name, status=result.status)
             if result.status == "failed":
-                return StepResult("failed" if not outputs else "partial")
+                if last is None:
+                    return StepResult("failed")
+                return StepResult("partial", last.output, last.source)
             if result.status == "partial":
                 worst = "partial"
             outputs.append((phase.name, result.output))
-        return StepResult(worst, outputs[-1][1] if outputs else "")
+            last = result
+        if last is None:
+            return StepResult(worst)
+        return StepResult(worst, last.output, last.source)
 
 
-def _with_earlier(messages: list[ChatMessage], earlier: list[MemberOutcome]) -> list[ChatMessage]:
+def _with_earlier(prompt: str, earlier: list[MemberOutcome]) -> str:
     """Sequential ensembles: later members see earlier proposals (under neutral names)."""
     done = [o for o in earlier if o.ok]
     if not done:
-        return messages
+        return prompt
     shown = "\n\n".join(f"Earlier proposal {i}:\n{o.text}" for i, o in enumerate(done, 1))
-    *head, last = messages
-    return [*head, {"role": "user", "content": f"{last['content']}\n\n{shown}\n\n"
-                    "Improve on the earlier proposals."}]
+    return f"{prompt}\n\n{shown}\n\nImprove on the earlier proposals."
 
 
 # Distilled context keeps a phase's input small: local models degrade fast as context grows.
