@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
+
+from loco_tui.safe_text import neutralise_line
 
 if TYPE_CHECKING:
     from loco_tui.registry import LoadedRegistry
@@ -22,10 +25,11 @@ def _load(config: Path | None, *, autodetect: bool = True) -> LoadedRegistry:
     from loco_tui.registry import RegistryError, load_configured
 
     try:
-        loaded = load_configured(config)
+        loaded = load_configured(config, overrides=False)
     except RegistryError as exc:
+        # Issues echo the file's own text back (a key, a value): never raw to a terminal.
         for issue in exc.issues:
-            click.echo(str(issue), err=True)
+            click.echo(neutralise_line(str(issue)), err=True)
         sys.exit(1)
     if loaded.path is None and autodetect and not os.environ.get("LOCO_NO_AUTODETECT"):
         from loco_tui.inventory import autodetected_registry
@@ -34,8 +38,10 @@ def _load(config: Path | None, *, autodetect: bool = True) -> LoadedRegistry:
         detected = autodetected_registry()
         if detected is not None:
             registry, label = detected
-            return LoadedRegistry(registry, None, label=label)
-    return loaded
+            loaded = LoadedRegistry(registry, None, label=label, base=registry)
+    # Role switches apply only to the registry they were made on (its file, the detected
+    # servers, or the built-in registry): see registry/overrides.py.
+    return loaded.with_overrides()
 
 
 @click.group(invoke_without_command=True)
@@ -78,21 +84,25 @@ def run(
     loaded = _load(config or ctx.obj.get("config"))
     from loco_tui.headless import run_headless
 
-    status = run_headless(
+    code = run_headless(
         loaded.registry, prompt, workflow=workflow, ensemble=ensemble, role=role,
         as_json=as_json, seed=seed,
     )
-    sys.exit(0 if status in ("ok", "partial") else 1)
+    sys.exit(code)
 
 
 @main.command()
+@click.argument("file", required=False, type=click.Path(path_type=Path))
 @click.option("--config", type=click.Path(path_type=Path), help=CONFIG_HELP)
 @click.pass_context
-def check(ctx: click.Context, config: Path | None) -> None:
-    """Validate a registry: exit 1 with `file:line: message` lines on error."""
+def check(ctx: click.Context, file: Path | None, config: Path | None) -> None:
+    """Validate a registry (FILE, else the one Loco would use): exit 1 with
+    `file:line: message` lines on error."""
+    if file is not None and config is not None and file != config:
+        raise click.UsageError("give the registry as FILE or --config, not both")
     # Checks files only: what servers happen to answer is not a registry to validate.
-    loaded = _load(config or ctx.obj.get("config"), autodetect=False)
-    source = str(loaded.path) if loaded.path else "built-in default registry"
+    loaded = _load(file or config or ctx.obj.get("config"), autodetect=False)
+    source = neutralise_line(str(loaded.path)) if loaded.path else "built-in default registry"
     reg = loaded.registry
     click.echo(
         f"{source}: ok ({len(reg.providers)} providers, {len(reg.models)} models, "
@@ -125,9 +135,12 @@ def init(output: Path, ollama_hosts: tuple[str, ...], openai_urls: tuple[str, ..
     """Write a registry from what the reachable model servers offer."""
     if output.exists() and not force:
         raise click.ClickException(f"{output} exists; pass --force to overwrite it")
-    from loco_tui.inventory import write_initial_registry
+    from loco_tui.inventory import InitError, write_initial_registry
 
-    summary = write_initial_registry(output, list(ollama_hosts), list(openai_urls))
+    try:
+        summary = write_initial_registry(output, list(ollama_hosts), list(openai_urls))
+    except InitError as exc:
+        raise click.ClickException(str(exc)) from None
     click.echo(summary)
 
 
@@ -135,14 +148,30 @@ def init(output: Path, ollama_hosts: tuple[str, ...], openai_urls: tuple[str, ..
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True)
 @click.option("--config", type=click.Path(path_type=Path), help=CONFIG_HELP)
-def serve(host: str, port: int, config: Path | None) -> None:
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int, config: Path | None) -> None:
     """Serve the workbench in a browser (extra `web`)."""
     try:
         from textual_serve.server import Server
     except ImportError:
-        raise click.ClickException("`loco serve` needs the `web` extra: pip install 'loco-tui[web]'")
-    command = f"{sys.executable} -m loco_tui" + (f" --config {config}" if config else "")
-    Server(command, host=host, port=port, title="Loco").serve()
+        raise click.ClickException(
+            "`loco serve` needs the `web` extra: pip install 'loco-tui[web]'") from None
+    command = serve_command(config or ctx.obj.get("config"))
+    # Ctrl+C is how a server is stopped: no traceback.
+    with contextlib.suppress(KeyboardInterrupt):
+        Server(command, host=host, port=port, title="Loco").serve()
+
+
+def serve_command(config: Path | None) -> str:
+    """The shell command textual-serve starts for each browser session. The config path
+    is made absolute (the server may start sessions elsewhere) and quoted (a space or a
+    quote in it must not split the command)."""
+    import shlex
+
+    parts = [sys.executable, "-m", "loco_tui"]
+    if config is not None:
+        parts += ["--config", str(Path(config).expanduser().absolute())]
+    return shlex.join(parts)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,9 +1,27 @@
-"""Headless runs: `loco run PROMPT` as JSONL events (`--json`) or as readable text."""
+"""Headless runs: `loco run PROMPT` as JSONL events (`--json`) or as readable text.
+
+Output is the run's whole point here, so its failures end the run (see the controller's
+critical sinks): a reply the sink cannot write, or a stdout closed by `| head`, cancels the
+generation and exits non-zero with one line on stderr instead of a traceback or a silently
+truncated result. SIGINT and SIGTERM cancel the run the same way (`run_finished cancelled`,
+exit 130 or 143).
+
+Text mode is for people, so every piece of model or server text is neutralised (control
+sequences shown, never executed) and nothing that is not the answer passes for it: a reply
+that failed mid-stream is marked as such before the fallback model's answer, and a reply
+cut by the token limit says so. JSON mode is lossless: JSON escapes control characters.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import select
+import signal
+import stat
 import sys
+from collections.abc import Callable
 from typing import TextIO
 
 from loco_tui.controller import Controller
@@ -15,10 +33,19 @@ from loco_tui.events import (
     MemberStarted,
     Route,
     RunFinished,
+    ThreadTrimmed,
     Verdict,
 )
 from loco_tui.orchestrator import RunRequest
 from loco_tui.registry.schema import Registry
+from loco_tui.safe_text import neutralise, neutralise_line
+
+# Exit codes: a shell's conventions for a run ended by a signal or by a closed pipe.
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_SIGINT = 130
+EXIT_SIGPIPE = 141
+EXIT_SIGTERM = 143
 
 
 class JsonLinesSink:
@@ -32,58 +59,149 @@ class JsonLinesSink:
         self.out.flush()
 
 
-class TextSink:
-    """Readable output. A lone member streams live; concurrent members would interleave,
-    so each is printed whole when it finishes."""
+def describe_stats(finished: MemberFinished, *, rates: bool = True) -> str:
+    """A member's figures in one line. Rate and seconds share one interval (generation,
+    first token to last); the wait before the first token is given apart."""
+    s = finished.stats
+    parts = [f"{s.tokens_out} tokens"]
+    if rates:
+        if s.gen_s is not None and s.tokens_per_s:
+            parts.append(f"{s.gen_s:.1f}s at {s.tokens_per_s:.1f} tok/s")
+        if s.ttft_s is not None:
+            parts.append(f"first token after {s.ttft_s:.1f}s")
+        parts.append(f"{s.duration_s:.1f}s in all")
+    if finished.cut:
+        parts.append("CUT at the token limit")
+    return ", ".join(parts)
 
-    def __init__(self, out: TextIO, err: TextIO) -> None:
+
+class TextSink:
+    """Readable output. With stdout on a terminal, a lone member streams live; concurrent
+    members would interleave, and a pipe should receive answers, not attempts, so otherwise
+    each member is printed whole when it finishes."""
+
+    def __init__(self, out: TextIO, err: TextIO, *, live: bool | None = None) -> None:
         self.out, self.err = out, err
+        self.can_stream = _is_terminal(out) if live is None else live
         self.live: set[str] = set()
         self.buffers: dict[str, list[str]] = {}
         self.titles: dict[str, str] = {}
+        self.failed_attempts: dict[str, list[str]] = {}
+
+    def _header(self, member: str, note: str = "") -> str:
+        tail = f" ({note})" if note else ""
+        return f"── {neutralise_line(member)}: {self.titles.get(member, '')}{tail}\n"
 
     def __call__(self, event: Event) -> None:
-        if isinstance(event, Route):
-            self.err.write(f"» {event.role or '-'} → {event.model} ({event.reason})\n")
-        elif isinstance(event, MemberStarted):
-            title = event.model + (f" · {event.persona}" if event.persona else "")
-            self.titles[event.member] = title
-            self.buffers[event.member] = []
-        elif isinstance(event, Delta) and event.channel == "answer":
-            member = event.member
-            if not self.live and len(self.buffers) == 1:
-                # Alone: stream it as it comes.
-                self.live.add(member)
-                self.out.write(f"── {member}: {self.titles.get(member, '')}\n")
-                self.out.write("".join(self.buffers[member]))
-            if member in self.live:
-                self.out.write(event.text)
-            else:
-                self.buffers.setdefault(member, []).append(event.text)
-        elif isinstance(event, MemberFinished):
-            text = "".join(self.buffers.pop(event.member, []))
-            s = event.stats
-            rate = f", {s.tokens_per_s:.1f} tok/s" if s.tokens_per_s else ""
-            summary = f"({s.tokens_out} tokens, {s.duration_s:.1f}s{rate})"
-            if event.member in self.live:
+        match event:
+            case Route():
+                role, model = neutralise_line(event.role or "-"), neutralise_line(event.model)
+                self.err.write(f"» {role} → {model} ({neutralise_line(event.reason)})\n")
+            case MemberStarted():
+                self._started(event)
+            case Delta(channel="answer"):
+                self._delta(event)
+            case MemberFinished():
+                self._finished(event)
+            case MemberFailed():
+                self.buffers.pop(event.member, None)
                 self.live.discard(event.member)
-                self.out.write(f"\n   {summary}\n")
-            else:
-                title = self.titles.get(event.member, event.model)
-                self.out.write(f"\n── {event.member}: {title} {summary}\n{text.strip()}\n")
-        elif isinstance(event, MemberFailed):
-            self.buffers.pop(event.member, None)
-            self.live.discard(event.member)
-            self.err.write(f"✗ {event.member} ({event.model}) failed: "
-                           f"{event.category}: {event.message}\n")
-        elif isinstance(event, Verdict):
-            who = event.winner or "synthesis"
-            self.out.write(f"\n★ verdict: {event.mode} {who} (confidence {event.confidence:.2f},"
-                           f" {event.parsed_by}): {event.reason}\n")
-        elif isinstance(event, RunFinished):
-            tail = f": {event.message}" if event.message else ""
-            self.err.write(f"run {event.status}{tail}\n")
+                self.err.write(f"✗ {neutralise_line(event.member)} "
+                               f"({neutralise_line(event.model)}) failed: {event.category}: "
+                               f"{neutralise_line(event.message)}\n")
+            case ThreadTrimmed():
+                self.err.write(f"✂ {neutralise_line(event.member)}: {event.dropped} earlier "
+                               f"turn(s) left out to fit {neutralise_line(event.model)}'s "
+                               f"{event.budget_tokens}-token context\n")
+            case Verdict():
+                self._verdict(event)
+            case RunFinished():
+                tail = f": {neutralise_line(event.message)}" if event.message else ""
+                self.err.write(f"run {event.status}{tail}\n")
+            case _:
+                pass
         self.out.flush()
+
+    def _started(self, event: MemberStarted) -> None:
+        member = event.member
+        title = neutralise_line(event.model) + (
+            f" · {neutralise_line(event.persona)}" if event.persona else "")
+        previous = self.titles.get(member)
+        self.titles[member] = title
+        if event.attempt > 1:
+            # The last attempt failed (its member_failed never came: the chain went on).
+            note = f"after {previous} failed" if previous else "fallback"
+            self.failed_attempts.setdefault(member, []).append(previous or "?")
+            if member in self.live:
+                self.out.write(f"\n   ✗ {previous} stopped before finishing: the text above "
+                               "is incomplete and is not the answer\n")
+                self.out.write(self._header(member, f"fallback, {note}"))
+            self.buffers[member] = []
+            return
+        self.buffers[member] = []
+
+    def _delta(self, event: Delta) -> None:
+        member = event.member
+        text = neutralise(event.text)
+        if self.can_stream and not self.live and len(self.buffers) == 1 \
+                and member in self.buffers:
+            # Alone, on a terminal: stream it as it comes.
+            self.live.add(member)
+            self.out.write(self._header(member))
+            self.out.write("".join(self.buffers[member]))
+        if member in self.live:
+            self.out.write(text)
+        else:
+            self.buffers.setdefault(member, []).append(text)
+
+    def _finished(self, event: MemberFinished) -> None:
+        text = "".join(self.buffers.pop(event.member, []))
+        summary = describe_stats(event)
+        if event.member in self.live:
+            self.live.discard(event.member)
+            self.out.write(f"\n   ({summary})\n")
+            return
+        failed = self.failed_attempts.get(event.member)
+        note = f"fallback after {', '.join(failed)} failed" if failed else ""
+        self.out.write("\n" + self._header(event.member, note).rstrip("\n")
+                       + f" ({summary})\n{text.strip()}\n")
+
+    def _verdict(self, event: Verdict) -> None:
+        who = neutralise_line(event.winner or "synthesis")
+        confidence = ("confidence not stated" if event.confidence is None
+                      else f"confidence {event.confidence:.2f}")
+        self.out.write(f"\n★ verdict: {event.mode} {who} ({confidence}, read by "
+                       f"{event.parsed_by}): {neutralise_line(event.reason)}\n")
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _pipe_fd(stream: TextIO) -> int | None:
+    """stdout's descriptor when it is a pipe or socket (whose reader can go away)."""
+    try:
+        fd = stream.fileno()
+        mode = os.fstat(fd).st_mode
+    except (AttributeError, ValueError, OSError):
+        return None
+    return fd if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) else None
+
+
+async def _watch_reader_gone(fd: int, on_gone: Callable[[], None]) -> None:
+    """Call ``on_gone`` when the reader of pipe ``fd`` has closed it. Text mode may print
+    nothing for a while (members are printed when they finish): without this, closing the
+    pipe would only be noticed after generating everything for nobody."""
+    poller = select.poll()
+    poller.register(fd, 0)  # POLLERR and POLLHUP are always reported
+    while True:
+        if poller.poll(0):
+            on_gone()
+            return
+        await asyncio.sleep(0.2)
 
 
 def run_headless(
@@ -97,17 +215,66 @@ def run_headless(
     seed: int | None = None,
     out: TextIO | None = None,
     err: TextIO | None = None,
-) -> str:
+) -> int:
+    """Run ``prompt`` and write its output; returns the process exit code."""
     out = out or sys.stdout
     err = err or sys.stderr
     request = RunRequest(prompt, role=role, ensemble=ensemble, workflow=workflow)
 
-    async def main() -> str:
+    async def main() -> int:
         controller = Controller(registry)
-        controller.subscribe(JsonLinesSink(out) if as_json else TextSink(out, err))
+        sink = JsonLinesSink(out) if as_json else TextSink(out, err)
+        controller.subscribe(sink, critical=True)
+        loop = asyncio.get_running_loop()
+        stopped_by: list[int] = []
+        cancelling: set[asyncio.Task[None]] = set()
+
+        def cancel(reason: str) -> None:
+            task = loop.create_task(controller.cancel(reason=reason))
+            cancelling.add(task)
+            task.add_done_callback(cancelling.discard)
+
+        def stop(signum: int) -> None:
+            stopped_by.append(signum)
+            cancel(f"cancelled ({signal.Signals(signum).name})")
+
+        def reader_gone() -> None:
+            controller.sink_error = controller.sink_error or BrokenPipeError("output closed")
+            cancel("cancelled: the output was closed")
+
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(signum, stop, signum)
+        fd = _pipe_fd(out)
+        watcher = loop.create_task(_watch_reader_gone(fd, reader_gone)) if fd is not None \
+            else None
         try:
-            return await controller.run(request, seed=seed)
+            status = await controller.run(request, seed=seed)
         finally:
+            if watcher is not None:
+                watcher.cancel()
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                with contextlib.suppress(NotImplementedError, RuntimeError):
+                    loop.remove_signal_handler(signum)
             await controller.aclose()
+        if controller.sink_error is not None:
+            return _report_output_failure(controller.sink_error, out, err)
+        if stopped_by:
+            return EXIT_SIGTERM if stopped_by[0] == signal.SIGTERM else EXIT_SIGINT
+        return EXIT_OK if status in ("ok", "partial") else EXIT_FAILED
 
     return asyncio.run(main())
+
+
+def _report_output_failure(exc: BaseException, out: TextIO, err: TextIO) -> int:
+    if isinstance(exc, BrokenPipeError | ConnectionResetError):
+        # Nobody reads stdout any more: point it at /dev/null so the interpreter's final
+        # flush cannot print a BrokenPipeError traceback at exit.
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, out.fileno())
+        err.write("loco: the output was closed; the run was cancelled\n")
+        return EXIT_SIGPIPE
+    err.write(f"loco: could not write the output ({type(exc).__name__}: "
+              f"{neutralise_line(str(exc))[:200]}); the run was cancelled\n")
+    return EXIT_FAILED

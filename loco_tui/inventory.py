@@ -29,7 +29,7 @@ async def gather_inventory(registry: Registry) -> dict[str, Any]:
             if h.up and not h.models:
                 try:
                     served[pid] = await pool.provider(pid).list_models()
-                except Exception:  # reachable but cannot list: report what health said
+                except Exception:  # noqa: BLE001 - reachable but cannot list: report health
                     served[pid] = []
     finally:
         await pool.aclose()
@@ -65,20 +65,55 @@ async def gather_inventory(registry: Registry) -> dict[str, Any]:
 
 
 def _address(cfg: Any) -> str:
+    """Where a provider is, as it may be shown: never the ``user:pass@`` of its URL."""
+    from loco_tui.providers.credentials import shown_url
+
     if cfg.kind == "ollama":
-        return cfg.resolved_host()
+        return shown_url(cfg.resolved_host())
     if cfg.kind == "openai":
-        return cfg.base_url
+        return shown_url(cfg.base_url)
     return "in-process"
 
 
+def credential_warnings(registry: Registry) -> list[str]:
+    """One warning per provider that would send credentials over plain http:// to another
+    machine (an API key, or a password in its URL)."""
+    from loco_tui.providers.credentials import insecure_key_warning
+
+    warnings = []
+    for pid, cfg in registry.providers.items():
+        if cfg.kind == "openai":
+            has_key = bool(cfg.api_key_env and os.environ.get(cfg.api_key_env))
+            warning = insecure_key_warning(cfg.base_url, has_key=has_key, provider=pid)
+        elif cfg.kind == "ollama":
+            has_key = bool(os.environ.get("OLLAMA_API_KEY"))
+            warning = insecure_key_warning(cfg.resolved_host(), has_key=has_key, provider=pid)
+        else:
+            warning = None
+        if warning:
+            warnings.append(warning)
+    return warnings
+
+
+def _cell(text: Any, style: str = "") -> Any:
+    """A table cell from untrusted text: neutralised, never parsed as markup."""
+    from rich.text import Text
+
+    from loco_tui.safe_text import neutralise_line
+
+    return Text(neutralise_line(str(text)), style=style)
+
+
 def print_inventory(registry: Registry, *, as_json: bool = False) -> None:
+    for warning in credential_warnings(registry):
+        print(f"warning: {warning}", file=sys.stderr)
     data = asyncio.run(gather_inventory(registry))
     if as_json:
         print(json.dumps(data, indent=2))
         return
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     console = Console()
     providers = Table(title="Providers", title_justify="left")
@@ -87,24 +122,25 @@ def print_inventory(registry: Registry, *, as_json: bool = False) -> None:
     for pid, p in data["providers"].items():
         if p["up"]:
             latency = f" {p['latency_ms']:.0f}ms" if p["latency_ms"] is not None else ""
-            status = f"[green]up[/]{latency}"
+            status = Text.assemble(("up", "green"), latency)
         else:
-            status = f"[red]down[/] {p['detail']}"
-        providers.add_row(pid, p["kind"], p["address"], status, str(len(p["models"])))
+            status = Text.assemble(("down ", "red"), _cell(p["detail"]))
+        providers.add_row(_cell(pid), _cell(p["kind"]), _cell(p["address"]), status,
+                          str(len(p["models"])))
     console.print(providers)
     models = Table(title="Models", title_justify="left")
     for col in ("id", "provider", "server name", "size", "available", "loaded"):
         models.add_column(col)
     for mid, m in data["models"].items():
-        models.add_row(mid, m["provider"], m["model"], m["size"],
-                       "[green]yes[/]" if m["available"] else "[red]no[/]",
+        models.add_row(_cell(mid), _cell(m["provider"]), _cell(m["model"]), _cell(m["size"]),
+                       Text("yes", "green") if m["available"] else Text("no", "red"),
                        "yes" if m["loaded"] else "")
     console.print(models)
     roles = Table(title="Roles", title_justify="left")
     roles.add_column("role")
     roles.add_column("fallback chain")
     for role, chain in data["roles"].items():
-        roles.add_row(role, " → ".join(chain))
+        roles.add_row(_cell(role), _cell(" → ".join(chain)))
     console.print(roles)
 
 
@@ -142,7 +178,10 @@ class Discovered:
     models: list[ModelInfo] = field(default_factory=list)
 
 
-async def discover_servers(ollama_hosts: list[str], openai_urls: list[str]) -> list[Discovered]:
+async def discover_servers(
+    ollama_hosts: list[str], openai_urls: list[str]
+) -> tuple[list[Discovered], list[Discovered]]:
+    """(servers that answered with models, servers that did not)."""
     from loco_tui.providers.base import Timeouts
     from loco_tui.providers.ollama import OllamaProvider
     from loco_tui.providers.openai import OpenAIProvider
@@ -152,10 +191,12 @@ async def discover_servers(ollama_hosts: list[str], openai_urls: list[str]) -> l
     candidates: list[tuple[Discovered, Any]] = []
     for i, host in enumerate(hosts):
         pid = "ollama" if i == 0 else f"ollama{i + 1}"
-        candidates.append((Discovered(pid, "ollama", host), OllamaProvider(pid, host, timeouts=quick)))
+        candidates.append(
+            (Discovered(pid, "ollama", host), OllamaProvider(pid, host, timeouts=quick)))
     for i, url in enumerate(openai_urls):
         pid = "openai" if i == 0 else f"openai{i + 1}"
-        candidates.append((Discovered(pid, "openai", url), OpenAIProvider(pid, url, timeouts=quick)))
+        candidates.append(
+            (Discovered(pid, "openai", url), OpenAIProvider(pid, url, timeouts=quick)))
 
     async def probe(found: Discovered, provider: Any) -> Discovered | None:
         try:
@@ -164,13 +205,16 @@ async def discover_servers(ollama_hosts: list[str], openai_urls: list[str]) -> l
                 return None
             found.models = health.models or await provider.list_models()
             return found
-        except Exception:
+        except Exception:  # noqa: BLE001 - a server that cannot be probed is just absent
             return None
         finally:
             await provider.aclose()
 
     results = await asyncio.gather(*(probe(d, p) for d, p in candidates))
-    return [r for r in results if r is not None and r.models]
+    found = [r for r in results if r is not None and r.models]
+    missing = [d for (d, _p), r in zip(candidates, results, strict=True)
+               if r is None or not r.models]
+    return found, missing
 
 
 def render_registry(found: list[Discovered]) -> str:
@@ -179,7 +223,8 @@ def render_registry(found: list[Discovered]) -> str:
              "# Every key is documented in config/loco.toml of the Loco repository.", ""]
     for d in found:
         key = "host" if d.kind == "ollama" else "base_url"
-        lines += [f"[providers.{d.provider_id}]", f'kind = "{d.kind}"', f'{key} = "{d.address}"', ""]
+        lines += [f"[providers.{d.provider_id}]", f'kind = "{d.kind}"',
+                  f'{key} = "{d.address}"', ""]
     lines += ["[providers.builtin]", 'kind = "embedded"   # the bundled SmolLM2-135M: '
               "the last resort of every role", ""]
     entries: list[tuple[str, str, float]] = []  # (id, size, billions)
@@ -255,7 +300,7 @@ def probe_local_servers(timeout: float = 0.4) -> list[Discovered]:
     def ask_ollama() -> Discovered | None:
         try:
             tags = _get_json(ollama.rstrip("/") + "/api/tags", timeout)
-        except Exception:
+        except Exception:  # noqa: BLE001 - no Ollama there (refused, not JSON, ...)
             return None
         models = [ModelInfo(name=m["name"], parameter_size=(m.get("details") or {}).get(
             "parameter_size")) for m in tags.get("models", []) if m.get("name")]
@@ -264,7 +309,7 @@ def probe_local_servers(timeout: float = 0.4) -> list[Discovered]:
     def ask_openai(i: int, url: str) -> Discovered | None:
         try:
             listing = _get_json(url + "/models", timeout)
-        except Exception:
+        except Exception:  # noqa: BLE001 - no server there (refused, not JSON, ...)
             return None
         models = [ModelInfo(name=m["id"]) for m in listing.get("data", []) if m.get("id")]
         return Discovered("openai" if i == 0 else f"openai{i + 1}", "openai", url, models)
@@ -285,7 +330,7 @@ def autodetected_registry(timeout: float = 0.4) -> tuple[Registry, str] | None:
 
     try:
         registry = load_registry_text(render_registry(found), "<auto-detected>")
-    except Exception:  # a server listing odd names must not stop the workbench
+    except Exception:  # noqa: BLE001 - a server listing odd names must not stop the workbench
         return None
     where = ", ".join(f"{d.kind} at {d.address}" for d in found)
     return registry, f"<auto-detected: {where}>"
@@ -300,15 +345,45 @@ def _model_id(name: str, used: set[str]) -> str:
     return mid
 
 
-def write_initial_registry(output: Path, ollama_hosts: list[str], openai_urls: list[str]) -> str:
-    found = asyncio.run(discover_servers(ollama_hosts, openai_urls))
-    text = render_registry(found)
-    from loco_tui.registry import load_registry_text
+class InitError(Exception):
+    """`loco init` cannot write what was asked for (a named server did not answer)."""
 
+
+def write_initial_registry(output: Path, ollama_hosts: list[str], openai_urls: list[str]) -> str:
+    """Write a registry for the servers that answer. A server named explicitly that does
+    not answer is an error (nothing is written); with none named and none answering, the
+    built-in registry is written, to edit from there."""
+    from loco_tui.providers.credentials import shown_url
+    from loco_tui.registry import load_registry_text
+    from loco_tui.registry.discover import default_registry_text
+    from loco_tui.safe_text import neutralise_line
+
+    found, missing = asyncio.run(discover_servers(ollama_hosts, openai_urls))
+    if ollama_hosts or openai_urls:
+        named = {*ollama_hosts, *openai_urls}
+        absent = [d for d in missing if d.address in named]
+        if absent:
+            where = ", ".join(f"{d.kind} at {neutralise_line(shown_url(d.address))}"
+                              for d in absent)
+            raise InitError(f"no models from {where} (not reachable, or nothing installed); "
+                            "nothing written")
+    if not found:
+        text = _BUILTIN_HEADER + default_registry_text().split("\n", 3)[3]
+        load_registry_text(text, str(output))
+        output.write_text(text)
+        print("No model server answered; wrote the built-in registry (three personas of the "
+              "embedded model and a judge). Start a server and run `loco init --force` again.",
+              file=sys.stderr)
+        return f"Wrote {output}: the built-in registry (embedded model only)."
+    text = render_registry(found)
     load_registry_text(text, str(output))  # never write a registry that would not load
     output.write_text(text)
     count = sum(len(d.models) for d in found)
-    if not found:
-        print("No model server answered; wrote a registry for the embedded model only.",
-              file=sys.stderr)
     return f"Wrote {output}: {len(found)} servers, {count} models (+ the embedded fallback)."
+
+
+_BUILTIN_HEADER = """\
+# Written by `loco init`: no model server answered, so this is Loco's built-in registry,
+# everything on the bundled SmolLM2-135M model, in-process. Every key is documented in
+# config/loco.toml of the Loco repository.
+"""
