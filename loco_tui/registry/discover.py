@@ -95,12 +95,33 @@ class LoadedRegistry:
     overrides_applied: dict[str, list[str]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)  # overrides dropped, broken file, ...
     label: str | None = None  # how a registry that has no file came to be (auto-detected)
+    # The registry exactly as built from its source, before any role override.
+    base: Registry | None = None
 
     @property
     def source(self) -> str:
         if self.label is not None:
             return self.label
         return BUILTIN_SOURCE if self.path is None else str(self.path)
+
+    @property
+    def scope(self) -> Path | str | None:
+        """What role overrides are keyed by (see ``overrides.scope_key``)."""
+        return self.path if self.path is not None else self.label
+
+    def with_overrides(self, data: Path | None = None) -> LoadedRegistry:
+        """This registry with the role overrides saved for its scope applied; overrides
+        that no longer fit are dropped and said in ``warnings``."""
+        from loco_tui.registry.overrides import load_overrides, resolve_overrides
+
+        base = self.base if self.base is not None else self.registry
+        found = load_overrides(data if data is not None else data_dir(), self.scope)
+        loaded = LoadedRegistry(base, self.path, label=self.label, base=base,
+                                warnings=list(found.warnings))
+        if found:
+            loaded.registry, loaded.overrides_applied, dropped = resolve_overrides(base, found)
+            loaded.warnings.extend(dropped)
+        return loaded
 
 
 def load_configured(
@@ -111,18 +132,10 @@ def load_configured(
     Raises RegistryError when the file is missing (explicit/$LOCO_CONFIG) or invalid.
     ``data`` defaults to ``data_dir()``; ``overrides=False`` skips the overrides file.
     """
-    from loco_tui.registry.overrides import load_overrides, resolve_overrides
-
     path = discover_config(explicit)
     registry = load_path(path)
-    loaded = LoadedRegistry(registry=registry, path=path)
-    if overrides:
-        found = load_overrides(data if data is not None else data_dir(), path)
-        loaded.warnings.extend(found.warnings)
-        if found:
-            loaded.registry, loaded.overrides_applied, dropped = resolve_overrides(registry, found)
-            loaded.warnings.extend(dropped)
-    return loaded
+    loaded = LoadedRegistry(registry=registry, path=path, base=registry)
+    return loaded.with_overrides(data) if overrides else loaded
 
 
 def check_config(path: Path | None) -> list[str]:

@@ -106,6 +106,19 @@ def load_registry(path: Path) -> Registry:
 
 def load_registry_text(text: str, source: str = "<string>") -> Registry:
     """Parse and validate registry TOML; ``source`` names the file in issues."""
+    try:
+        return _load_text(text, source)
+    except RecursionError:
+        # tomllib, the validator and the line indexer all recurse: thousands of nested
+        # arrays would otherwise end `loco check` in a traceback and the hot-reload watcher
+        # in silence. No registry is nested deeper than a few levels.
+        raise RegistryError(
+            [ConfigIssue(source, None, None, "too deeply nested (arrays or tables inside "
+                         "each other thousands deep); no registry needs that")]
+        ) from None
+
+
+def _load_text(text: str, source: str) -> Registry:
     data = _parse(text, source)
     issues: list[ConfigIssue] = []
     index: KeyIndex | None = None
@@ -129,7 +142,7 @@ def load_registry_text(text: str, source: str = "<string>") -> Registry:
             for loc, message in pruned.reference_errors(also_known):
                 loc = _remap(loc, index_map)
                 issues.append(at(*_reference_issue(loc, message, data)))
-    else:
+    if registry is not None:
         for loc, message in registry.reference_errors():
             issues.append(at(*_reference_issue(loc, message, data)))
 
@@ -206,12 +219,12 @@ def _walk(loc: Sequence[Any], data: Any) -> tuple[KeyPath, bool]:
                 continue
             if cur.get("kind") == part:  # a discriminated union's tag
                 continue
-            return tuple(path) + (part,), False
+            return (*path, part), False
         if isinstance(cur, list) and isinstance(part, int) and 0 <= part < len(cur):
             path.append(part)
             cur = cur[part]
             continue
-        return tuple(path) + (part,), False
+        return (*path, part), False
     return tuple(path), True
 
 
@@ -437,7 +450,9 @@ def _reference_issue(loc: KeyPath, message: str, data: Any) -> tuple[KeyPath, st
 
 
 # Lists whose broken elements can be set aside one by one (their siblings still checked).
-_ELEMENT_LISTS = {("routing", "rules"), ("ensembles", None, "members"), ("workflows", None, "phases")}
+_ELEMENT_LISTS = {
+    ("routing", "rules"), ("ensembles", None, "members"), ("workflows", None, "phases")
+}
 
 IndexMap = dict[KeyPath, list[int]]
 
@@ -497,9 +512,9 @@ def _prune(
         elif section == "routing":
             if len(path) < 2 or not isinstance(rest.get("routing"), dict):
                 return None
-            rest["routing"].pop(path[1], None)
+            rest["routing"].pop(str(path[1]), None)
         else:
-            rest.pop(section, None)  # an unknown top-level key
+            rest.pop(str(section), None)  # an unknown top-level key
     index_map: IndexMap = {}
     for list_path, bad in drop_elements.items():
         try:
@@ -521,8 +536,11 @@ def _prune(
 def _remap(loc: KeyPath, index_map: IndexMap) -> KeyPath:
     for list_path, kept in index_map.items():
         n = len(list_path)
-        if loc[:n] == list_path and len(loc) > n and isinstance(loc[n], int) and loc[n] < len(kept):
-            return (*list_path, kept[loc[n]], *loc[n + 1 :])
+        if loc[:n] != list_path or len(loc) <= n:
+            continue
+        position = loc[n]
+        if isinstance(position, int) and position < len(kept):
+            return (*list_path, kept[position], *loc[n + 1 :])
     return loc
 
 

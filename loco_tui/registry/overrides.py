@@ -2,10 +2,12 @@
 
 The user's hand-written registry is read-only to Loco: switching the model of a role in the
 UI writes this machine-owned file instead (with tomli-w), so the registry's comments and
-layout survive. Overrides are **scoped by registry file**: a switch made while using
-``~/proj/loco.toml`` applies only when that same file (by absolute, resolved path) is in
-use; the built-in default registry has its own scope, ``<built-in>``. Switching registries
-therefore never applies stale switches to an unrelated file::
+layout survive. Overrides are **scoped by what the registry was built from**: a switch made
+while using ``~/proj/loco.toml`` applies only when that same file (by absolute, resolved
+path) is in use; a registry detected from the servers that answered has the scope of those
+servers (``<auto-detected: ollama at ...>``); the built-in default registry has its own,
+``<built-in>``. Switching registries therefore never applies stale switches to an unrelated
+registry (a judge switched while servers answered must not become the built-in judge)::
 
     # Live role switches made in Loco, per registry file. Machine-written; safe to delete.
     [registries."/home/me/proj/loco.toml".roles]
@@ -22,6 +24,7 @@ role the registry no longer has, drops the whole override), and each drop is rep
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import tempfile
@@ -56,14 +59,20 @@ def overrides_path(data_dir: Path) -> Path:
     return Path(data_dir) / OVERRIDES_NAME
 
 
-def scope_key(config: Path | None) -> str:
-    """The scope of a registry: its absolute resolved path, or ``<built-in>``."""
+Scope = Path | str | None
+
+
+def scope_key(config: Scope) -> str:
+    """The scope of a registry: its file's absolute resolved path, the label of a registry
+    without a file (``<auto-detected: ...>``, any ``<...>`` string), or ``<built-in>``."""
     if config is None:
         return BUILTIN_SCOPE
+    if isinstance(config, str) and config.startswith("<"):
+        return config
     return str(Path(config).expanduser().resolve())
 
 
-def load_overrides(data_dir: Path, config: Path | None = None) -> Overrides:
+def load_overrides(data_dir: Path, config: Scope = None) -> Overrides:
     """The role overrides for registry ``config`` (None: the built-in default)."""
     path = overrides_path(data_dir)
     document, problem = _read(path)
@@ -93,7 +102,7 @@ def load_overrides(data_dir: Path, config: Path | None = None) -> Overrides:
 
 
 def save_role_override(
-    data_dir: Path, role: str, chain: str | Sequence[str], config: Path | None = None
+    data_dir: Path, role: str, chain: str | Sequence[str], config: Scope = None
 ) -> Path:
     """Make ``role`` use ``chain`` (model ids, tried in order) for registry ``config``."""
     models = [chain] if isinstance(chain, str) else list(chain)
@@ -105,7 +114,7 @@ def save_role_override(
     return _write(data_dir, document)
 
 
-def clear_role_override(data_dir: Path, role: str, config: Path | None = None) -> bool:
+def clear_role_override(data_dir: Path, role: str, config: Scope = None) -> bool:
     """Remove the override of ``role``; True when there was one."""
     if not overrides_path(data_dir).exists():
         return False
@@ -122,7 +131,7 @@ def clear_role_override(data_dir: Path, role: str, config: Path | None = None) -
     return True
 
 
-def clear_overrides(data_dir: Path, config: Path | None = None) -> bool:
+def clear_overrides(data_dir: Path, config: Scope = None) -> bool:
     """Remove every override of registry ``config``; True when there were some."""
     if not overrides_path(data_dir).exists():
         return False
@@ -177,6 +186,8 @@ def _read(path: Path) -> tuple[dict[str, Any], str | None]:
         return {}, None
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         return {}, f"{path}: ignored the role overrides file ({exc})"
+    except RecursionError:
+        return {}, f"{path}: ignored the role overrides file (too deeply nested)"
     registries = document.get("registries", {})
     if not isinstance(registries, dict) or not all(
         isinstance(v, dict) for v in registries.values()
@@ -215,9 +226,7 @@ def _write(data_dir: Path, document: dict[str, Any]) -> Path:
             os.fsync(handle.fileno())
         os.replace(tmp, path)  # atomic: a reader never sees half a file
     except BaseException:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
-        except OSError:
-            pass
         raise
     return path

@@ -182,7 +182,9 @@ class Registry(_Strict):
         errors: list[tuple[tuple[str | int, ...], str]] = []
         extra = also_known or {}
 
-        def need(kind: str, table: dict[str, Any], name: str | None, loc: tuple) -> None:
+        def need(
+            kind: str, table: dict[str, Any], name: str | None, loc: tuple[str | int, ...]
+        ) -> None:
             others = extra.get(kind, ())
             if name is not None and name not in table and name not in others:
                 known = ", ".join(sorted({*table, *others})) or "none defined"
@@ -203,8 +205,11 @@ class Registry(_Strict):
                 need("persona", self.personas, member.persona, (*loc, "persona"))
             need("role", self.roles, ens.judge, ("ensembles", eid, "judge"))
         need("role", self.roles, self.routing.default_role, ("routing", "default_role"))
-        if self.routing.strategy in ("model", "hybrid") and "orchestrator" not in self.roles:
-            if "orchestrator" not in extra.get("role", ()):
+        if (
+            self.routing.strategy in ("model", "hybrid")
+            and "orchestrator" not in self.roles
+            and "orchestrator" not in extra.get("role", ())
+        ):
                 errors.append(
                     (
                         ("routing", "strategy"),

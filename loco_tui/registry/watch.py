@@ -22,7 +22,7 @@ import watchfiles
 
 from loco_tui.registry.discover import data_dir as default_data_dir
 from loco_tui.registry.discover import load_path
-from loco_tui.registry.load import RegistryError, load_registry
+from loco_tui.registry.load import ConfigIssue, RegistryError, load_registry
 from loco_tui.registry.overrides import load_overrides, resolve_overrides
 from loco_tui.registry.schema import Registry
 
@@ -78,6 +78,9 @@ async def watch_registry(
             yield load_registry(Path(path))
         except RegistryError as exc:
             yield exc
+        except Exception as exc:  # noqa: BLE001 - a bad save must never end the watching
+            yield RegistryError([ConfigIssue(str(path), None, None,
+                                             f"could not be loaded: {type(exc).__name__}")])
 
 
 class RegistryHolder:
