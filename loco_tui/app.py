@@ -1,6 +1,11 @@
 """The Loco workbench: a prompt bar, live member panes, a judge pane, a routing trace and a
 model sidebar. It renders events and sends commands to the controller; it never calls a
-provider itself."""
+provider itself.
+
+Everything shown that came from a model, a server or a file is plain, neutralised text:
+panes, titles, the trace, the sidebar and notifications never parse it as markup and never
+pass a control sequence to the terminal.
+"""
 
 from __future__ import annotations
 
@@ -8,27 +13,32 @@ import gc
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
-from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Footer, Header, Input, RichLog
+from textual.widgets import Footer, Header, Input
 
 from loco_tui.registry import LoadedRegistry
 from loco_tui.registry.schema import Registry
+from loco_tui.safe_text import neutralise, neutralise_line
 from loco_tui.widgets.member_pane import MemberPane
+from loco_tui.widgets.routing_trace import RoutingTrace
 from loco_tui.widgets.sidebar import ModelSidebar
 
 if TYPE_CHECKING:
+    from textual.notifications import SeverityLevel
+
     from loco_tui.controller import Controller
-    from loco_tui.events import Event, Verdict
+    from loco_tui.events import Event, Parse, Verdict
     from loco_tui.orchestrator import RunRequest
 
 # Repainting panes per token cannot keep up with 4 panes x 500 tok/s; 30 Hz batches can.
 FRAME_S = 1 / 30
+
+TargetKind = Literal["ensemble", "role", "auto", "workflow"]
 
 
 @dataclass(frozen=True)
@@ -43,7 +53,7 @@ class UiSettings:
 
 @dataclass(frozen=True)
 class Target:
-    kind: str  # "ensemble" | "role" | "auto" | "workflow"
+    kind: TargetKind
     name: str | None = None
 
     @property
@@ -107,12 +117,15 @@ class LocoApp(App[None]):
         self._inbox: deque[Event] = deque()
         self.registry_error: str | None = None
         # The last run's parser events per member, for the parse-trace screen.
-        self._parsed: dict[str, list] = {}
+        self._parsed: dict[str, list[Parse]] = {}
         self._titles: dict[str, str] = {}
         self._panes: dict[str, MemberPane] = {}
         self._targets = targets_of(loaded.registry)
         self._target = self._targets[0] if self._targets else Target("auto")
-        self.sub_title = loaded.source
+        # Roles switched live (Ctrl+R) for this registry, and why some switches were dropped.
+        self._switched_roles: set[str] = set(loaded.overrides_applied)
+        self._warnings: list[str] = list(loaded.warnings)
+        self.sub_title = neutralise_line(loaded.source)
 
     # -- layout ----------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -123,16 +136,17 @@ class LocoApp(App[None]):
                 yield Horizontal(id="members")
                 yield MemberPane("judge", "judge", show_rates=self.settings.show_rates,
                                  id="judge")
-                yield RichLog(id="trace", markup=False, wrap=True, max_lines=2000)
+                yield RoutingTrace(id="trace")
                 yield Input(placeholder="Ask the models…  (Enter sends, Esc cancels)",
                             id="prompt")
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#trace", RichLog).border_title = "Routing trace"
         self._show_idle()
         self._refresh_sidebar()
         self.query_one("#prompt", Input).focus()
+        for warning in self._warnings:
+            self.trace.note(f"⚠ {warning}", "yellow")
         self.call_after_refresh(self._boot)
 
     def _boot(self) -> None:
@@ -146,9 +160,19 @@ class LocoApp(App[None]):
         gc.freeze()
         self.controller.subscribe(self._inbox.append)
         self.set_interval(FRAME_S, self._drain)
+        self._credential_warnings()
         self._health_loop()
         if self.loaded.path is not None and self.settings.watch_config:
             self._watch_registry(self.loaded.path)
+
+    def _credential_warnings(self) -> None:
+        from loco_tui.inventory import credential_warnings
+
+        for warning in credential_warnings(self.registry):
+            if warning not in self._warnings:
+                self._warnings.append(warning)
+                self.trace.note(f"⚠ {warning}", "yellow")
+        self._refresh_sidebar()
 
     @property
     def registry(self) -> Registry:
@@ -157,6 +181,18 @@ class LocoApp(App[None]):
     @property
     def running(self) -> bool:
         return bool(self.controller and self.controller.active_runs)
+
+    @property
+    def trace(self) -> RoutingTrace:
+        return self.query_one("#trace", RoutingTrace)
+
+    def say(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+            timeout: float | None = None) -> None:
+        """A notification of untrusted text (registry errors, server messages): shown as
+        typed, never parsed as markup (``[@click=...]`` in a file must not become an
+        action, ``[/`` must not crash the app)."""
+        self.notify(neutralise(message), title=neutralise_line(title), severity=severity,
+                    timeout=timeout, markup=False)
 
     async def on_unmount(self) -> None:
         if self.controller is not None:
@@ -169,10 +205,10 @@ class LocoApp(App[None]):
         if not prompt:
             return
         if self.controller is None:
-            self.notify("Still starting up: try again in a moment.", severity="warning")
+            self.say("Still starting up: try again in a moment.", severity="warning")
             return
         if self.running:
-            self.notify("A run is in progress: Esc cancels it.", severity="warning")
+            self.say("A run is in progress: Esc cancels it.", severity="warning")
             return
         from loco_tui.orchestrator import RunError
 
@@ -180,13 +216,13 @@ class LocoApp(App[None]):
         try:
             self.controller.validate(request)
         except RunError as exc:
-            self.notify(str(exc), severity="error")
+            self.say(str(exc), severity="error")
             return
         event.input.value = ""
         self._reset_panes()
         self._parsed.clear()
         self._titles.clear()
-        self._trace(Text.assemble(("› ", "bold"), (prompt, "")))
+        self.trace.note(f"› {prompt}", "bold")
         self.controller.start(request, seed=self.settings.seed)
 
     def action_send(self) -> None:
@@ -210,21 +246,31 @@ class LocoApp(App[None]):
     def action_switch_role(self) -> None:
         from loco_tui.screens.role_switcher import RoleSwitcher
 
-        self.push_screen(RoleSwitcher(self.registry), self._switched)
+        self.push_screen(RoleSwitcher(self.registry, self._switched_roles), self._switched)
 
-    async def _switched(self, choice: tuple[str, str] | None) -> None:
+    async def _switched(self, choice: tuple[str, str | None] | None) -> None:
+        """Apply a Ctrl+R choice: (role, model to put first), or (role, None) to reset the
+        role to the registry's own chain."""
         if choice is None or self.controller is None:
             return
-        from loco_tui.registry import apply_overrides, data_dir, save_role_override
+        from loco_tui.registry import clear_role_override, data_dir, save_role_override
         from loco_tui.screens.role_switcher import promoted
 
         role, model_id = choice
-        chain = promoted(self.registry.roles[role], model_id)
-        # Saved per registry file in the data dir; the user's registry is never rewritten.
-        save_role_override(data_dir(), role, chain, config=self.loaded.path)
-        await self.controller.set_registry(apply_overrides(self.registry, {role: chain}))
+        # Saved per registry (file, detected servers, built-in) in the data dir; the user's
+        # registry is never rewritten.
+        if model_id is None:
+            clear_role_override(data_dir(), role, config=self.loaded.scope)
+        else:
+            chain = promoted(self.registry.roles[role], model_id)
+            save_role_override(data_dir(), role, chain, config=self.loaded.scope)
+        self.loaded = self.loaded.with_overrides()
+        self._switched_roles = set(self.loaded.overrides_applied)
+        await self.controller.set_registry(self.loaded.registry)
         self._refresh_sidebar()
-        self._trace(Text(f"⇄ role {role} now uses {' → '.join(chain)}", style="cyan"))
+        chain_now = " → ".join(self.registry.roles[role])
+        what = "back to the registry's chain" if model_id is None else "now uses"
+        self.trace.note(f"⇄ role {role} {what} {chain_now}", "cyan")
 
     def action_parse_trace(self) -> None:
         from loco_tui.screens.parse_trace import ParseTraceScreen
@@ -235,7 +281,7 @@ class LocoApp(App[None]):
     def action_clear(self) -> None:
         if not self.running:
             self._show_idle()
-            self.query_one("#trace", RichLog).clear()
+            self.trace.clear()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "cancel_run":
@@ -254,11 +300,11 @@ class LocoApp(App[None]):
                 answer, thinking = pending.setdefault(event.member, ([], []))
                 (thinking if event.channel == "thinking" else answer).append(event.text)
                 continue
-            self._flush(pending)
+            self._flush_deltas(pending)
             self._apply(event)
-        self._flush(pending)
+        self._flush_deltas(pending)
 
-    def _flush(self, pending: dict[str, tuple[list[str], list[str]]]) -> None:
+    def _flush_deltas(self, pending: dict[str, tuple[list[str], list[str]]]) -> None:
         for member, (answer, thinking) in pending.items():
             pane = self._panes.get(member)
             if pane is not None:
@@ -266,58 +312,48 @@ class LocoApp(App[None]):
         pending.clear()
 
     def _apply(self, event: Event) -> None:
-        kind = event.type
-        if kind == "member_started":
-            title = event.model + (f" · {event.persona}" if event.persona else "")
-            self._titles[event.member] = title
-            self._pane(event.member).start(title, event.attempt)
-        elif kind == "member_finished":
-            self._pane(event.member).finish(event.stats)
-        elif kind == "member_failed":
-            self._pane(event.member).fail(event.category, event.message)
-            self._trace(Text(f"✗ {event.member} ({event.model}) {event.category}: "
-                             f"{event.message}", style="red"))
-        elif kind == "route":
-            who = f"{event.member}: " if event.member and event.member != event.role else ""
-            self._trace(Text(f"» {who}{event.role or '-'} → {event.model}  ({event.reason})",
-                             style="yellow" if event.category else "cyan"))
-        elif kind == "judge_started":
-            labels = ", ".join(f"{label}={member}" for label, member in event.labels.items())
-            self._trace(Text(f"⚖ judge {event.model} sees {labels}", style="magenta"))
-        elif kind == "verdict":
-            self._show_verdict(event)
-        elif kind == "parse":
-            self._parsed.setdefault(event.member, []).append(event)
-            if event.kind in ("format", "call", "repair"):
-                self._trace(Text(f"  {event.member} parse {event.kind}: {_brief(event.detail)}",
-                                 style="dim"))
-        elif kind == "run_started":
-            self._trace(Text(f"run · {event.mode} {event.target}", style="dim"))
-        elif kind == "phase_started":
-            self._trace(Text(f"▶ phase {event.phase} ({event.phase_type})", style="bold"))
-        elif kind == "phase_finished":
-            self._trace(Text(f"■ phase {event.phase}: {event.status}", style="bold"))
-        elif kind == "run_finished":
-            style = {"ok": "green", "partial": "yellow"}.get(event.status, "red")
-            tail = f": {event.message}" if event.message else ""
-            self._trace(Text(f"run {event.status}{tail}", style=f"bold {style}"))
-            self.refresh_bindings()
-            if event.status == "failed":
-                self.notify(f"Run failed{tail}", severity="error")
+        from loco_tui.events import (
+            MemberFailed,
+            MemberFinished,
+            MemberStarted,
+            Parse,
+            RunFinished,
+            Verdict,
+        )
+
+        self.trace.show(event)
+        match event:
+            case MemberStarted():
+                title = event.model + (f" · {event.persona}" if event.persona else "")
+                self._titles[event.member] = title
+                self._pane(event.member).start(title, event.attempt, event.prompt_tokens)
+            case MemberFinished():
+                self._pane(event.member).finish(event.stats, event.finish_reason)
+            case MemberFailed():
+                self._pane(event.member).fail(event.category, event.message)
+            case Verdict():
+                self._show_verdict(event)
+            case Parse():
+                self._parsed.setdefault(event.member, []).append(event)
+            case RunFinished():
+                self.refresh_bindings()
+                if event.status == "failed":
+                    tail = f": {event.message}" if event.message else ""
+                    self.say(f"Run failed{tail}", severity="error")
+            case _:
+                pass
 
     def _show_verdict(self, event: Verdict) -> None:
+        from loco_tui.widgets.trace_lines import confidence_text, verdict_headline
+
+        headline = verdict_headline(event)
         if event.mode == "pick" and event.winner:
             pane = self._panes.get(event.winner)
             if pane is not None:
                 pane.mark_winner(event.label or "winner")
-            headline = f"picked {event.winner}" + (f" ({event.label})" if event.label else "")
-        else:
-            headline = "synthesized an answer"
         judge = self.query_one("#judge", MemberPane)
         judge.display = True
-        judge.border_subtitle = f"{headline} · confidence {event.confidence:.2f}"
-        self._trace(Text(f"★ verdict: {headline}, confidence {event.confidence:.2f} "
-                         f"[{event.parsed_by}] {event.reason}", style="bold green"))
+        judge.status = f"{headline} · {confidence_text(event.confidence)}"
 
     def _pane(self, member: str) -> MemberPane:
         pane = self._panes.get(member)
@@ -330,9 +366,6 @@ class LocoApp(App[None]):
                 self.query_one("#members").mount(pane)
             self._panes[member] = pane
         return pane
-
-    def _trace(self, line: Text) -> None:
-        self.query_one("#trace", RichLog).write(line)
 
     # -- idle state ------------------------------------------------------------------------
     def _reset_panes(self) -> None:
@@ -362,6 +395,8 @@ class LocoApp(App[None]):
             dict(self.controller.pool.health) if self.controller else {},
             self._target.label,
             self.registry_error,
+            switched=self._switched_roles,
+            warnings=self._warnings,
         )
 
     # -- background work -------------------------------------------------------------------
@@ -384,30 +419,21 @@ class LocoApp(App[None]):
             if isinstance(result, RegistryError):
                 self.registry_error = str(result)
                 self._refresh_sidebar()
-                self.notify(f"{result}\nKeeping the last good registry.",
-                            title="Registry error", severity="error", timeout=10)
+                self.say(f"{result}\nKeeping the last good registry.",
+                         title="Registry error", severity="error", timeout=10)
                 continue
             self.registry_error = None
-            result = _with_overrides(result, path)
-            await self.controller.set_registry(result)
-            self._targets = targets_of(result)
+            self.loaded = LoadedRegistry(result, path, base=result).with_overrides()
+            self._switched_roles = set(self.loaded.overrides_applied)
+            self._warnings = list(self.loaded.warnings)
+            for warning in self.loaded.warnings:
+                self.trace.note(f"⚠ {warning}", "yellow")
+            await self.controller.set_registry(self.loaded.registry)
+            self._credential_warnings()
+            self._targets = targets_of(self.loaded.registry)
             if self._target not in self._targets:
                 self._target = self._targets[0] if self._targets else Target("auto")
             if not self.running:
                 self._show_idle()
             self._refresh_sidebar()
-            self.notify(f"Reloaded {path.name}", title="Registry")
-
-
-def _with_overrides(registry: Registry, path: Path) -> Registry:
-    """A reloaded registry keeps the live role switches made for its file."""
-    from loco_tui.registry import data_dir, load_overrides, resolve_overrides
-
-    resolved, _applied, _dropped = resolve_overrides(registry, load_overrides(data_dir(), path))
-    return resolved
-
-
-def _brief(detail: dict) -> str:
-    parts = [f"{k}={v}" for k, v in detail.items() if k != "offset"]
-    text = ", ".join(parts)
-    return text if len(text) <= 100 else text[:97] + "…"
+            self.say(f"Reloaded {path.name}", title="Registry")

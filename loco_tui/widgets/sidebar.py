@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.widgets import Static
+
+from loco_tui.safe_text import neutralise, neutralise_line
 
 if TYPE_CHECKING:  # the sidebar is drawn before the provider stack is imported
     from loco_tui.providers.base import Health
@@ -21,7 +24,9 @@ def _dot(up: bool | None) -> tuple[str, str]:
 class ModelSidebar(Static):
     """Roles with their fallback chains and provider reachability (● up, ● down, ○ unknown);
     a model the server does not list is marked not installed, one in memory ◆ with the
-    memory it holds."""
+    memory it holds; a role switched live (Ctrl+R) is marked ⇄. Registry errors and warnings
+    (credentials in clear text, switches that no longer apply) stay on top until resolved.
+    Every name shown may come from a file or a server: all of it is neutralised text."""
 
     DEFAULT_CSS = """
     ModelSidebar {
@@ -44,17 +49,27 @@ class ModelSidebar(Static):
         health: dict[str, Health],
         target: str,
         error: str | None = None,
+        *,
+        switched: Collection[str] = (),
+        warnings: Sequence[str] = (),
     ) -> None:
         text = Text()
         if error:
             # Stays until a good reload: a toast alone is gone before the user looks.
             text.append("Registry error (last good kept)\n", style="bold red")
-            text.append(f"{error}\n\n", style="red")
+            text.append(f"{neutralise(error)}\n\n", style="red")
+        for warning in warnings:
+            text.append(f"⚠ {neutralise(warning)}\n", style="yellow")
+        if warnings:
+            text.append("\n")
         text.append("Target ", style="bold")
-        text.append(f"{target}\n", style="bold cyan")
+        text.append(f"{neutralise_line(target)}\n", style="bold cyan")
         text.append("\nRoles\n", style="bold")
         for role, chain in registry.roles.items():
-            text.append(f" {role}\n", style="")
+            text.append(f" {neutralise_line(role)}", style="")
+            if role in switched:
+                text.append(" ⇄ switched", style="magenta")
+            text.append("\n")
             for model_id in chain:
                 model = registry.models.get(model_id)
                 h = None if model is None else health.get(model.provider)
@@ -66,7 +81,7 @@ class ModelSidebar(Static):
                     up = info is not None
                 dot, style = _dot(up)
                 text.append(f"   {dot} ", style=style)
-                text.append(f"{model_id}", style="")
+                text.append(neutralise_line(model_id), style="")
                 if model is not None:
                     text.append(f" {model.size}", style="dim")
                 if h is not None and h.up and h.models and info is None:
@@ -80,7 +95,7 @@ class ModelSidebar(Static):
             h = health.get(pid)
             dot, style = _dot(_up(h))
             text.append(f" {dot} ", style=style)
-            text.append(f"{pid}", style="")
+            text.append(neutralise_line(pid), style="")
             text.append(f" {cfg.kind}", style="dim")
             if h is not None and h.up and h.latency_s is not None and self.show_latency:
                 text.append(f" {h.latency_s * 1000:.0f}ms", style="dim")
