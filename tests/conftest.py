@@ -4,16 +4,19 @@ test environment that never reads the developer's own config or data."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
-from loco_tui.registry import Registry, load_registry_text
 from loco_tui.testing.fake_ollama import FakeOllama
+from loco_tui.testing.fake_openai import FakeOpenAI
 from loco_tui.testing.script import Script
 
 
 @pytest.fixture(autouse=True)
-def _isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+def _isolated_env(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """No test reads ~/.config/loco, writes to the real data dir, or sees a real Ollama."""
     home = tmp_path_factory.mktemp("loco-home")
     monkeypatch.setenv("LOCO_HOME", str(home))
@@ -39,8 +42,19 @@ def ollama_server() -> Iterator[Callable[[Script], FakeOllama]]:
         server.stop()
 
 
-def registry_for(url: str, body: str) -> Registry:
-    """A registry whose provider `local` is the fake server at ``url``; ``body`` adds the rest."""
-    text = f'[providers.local]\nkind = "ollama"\nhost = "{url}"\n' \
-           '[providers.local.timeouts]\nconnect_s = 2\nfirst_token_s = 5\nidle_s = 2\n' + body
-    return load_registry_text(text, "test.toml")
+@pytest.fixture
+def openai_server() -> Iterator[Callable[..., FakeOpenAI]]:
+    """Start a FakeOpenAI for a script; every server started is stopped after the test."""
+    servers: list[FakeOpenAI] = []
+
+    def start(script: Script, **kw: Any) -> FakeOpenAI:
+        server = FakeOpenAI(script, **kw).start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+# Kept for the suites that import it from here; new tests import from tests.common.

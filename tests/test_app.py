@@ -14,8 +14,7 @@ from loco_tui.registry import LoadedRegistry
 from loco_tui.testing.fake_ollama import FakeOllama
 from loco_tui.testing.script import Fault, Reply
 from loco_tui.widgets.member_pane import MemberPane
-from tests.conftest import registry_for
-from tests.test_orchestrator import ENSEMBLE, trio_script
+from tests.common import ENSEMBLE, registry_for, trio_script
 
 SIZE = (130, 40)
 QUIET = UiSettings(show_rates=False, watch_config=False, health_interval_s=3600, seed=7)

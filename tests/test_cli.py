@@ -12,7 +12,7 @@ import pytest
 
 from loco_tui.registry import load_registry
 from loco_tui.testing.script import Fault, Reply
-from tests.test_orchestrator import ENSEMBLE, trio_script
+from tests.common import ENSEMBLE, trio_script
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -4,6 +4,7 @@ orchestrator and the controller, asserting on the event stream."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 
 import pytest
@@ -23,53 +24,8 @@ from loco_tui.events import (
     Verdict,
 )
 from loco_tui.orchestrator import RunRequest
-from loco_tui.testing.script import Fault, Reply, Script
-from tests.conftest import registry_for
-
-ENSEMBLE = """
-[models.alpha]
-provider = "local"
-model = "alpha:7b"
-[models.beta]
-provider = "local"
-model = "beta:3b"
-[models.gamma]
-provider = "local"
-model = "gamma:1b"
-[models.arbiter]
-provider = "local"
-model = "arbiter:14b"
-[personas.skeptic]
-system = "You look for what could go wrong."
-[roles]
-coder = ["alpha", "beta"]
-judge = "arbiter"
-[ensembles.trio]
-members = [{ model = "alpha", persona = "skeptic" }, { model = "beta" }, { model = "gamma" }]
-judge = "judge"
-"""
-
-
-def verdict_json(label: str) -> str:
-    return (
-        "All three are reasonable; B explains the trade-off best.\n"
-        f'{{"winner": "{label}", "mode": "pick", "confidence": 0.8, "reason": "clearest"}}'
-    )
-
-
-def trio_script(**overrides: Reply) -> Script:
-    script = Script()
-    default = {
-        "alpha": Reply.text("Alpha says use a set.", piece_delay_s=0.01),
-        "beta": Reply.text("Beta says sort first then scan.", piece_delay_s=0.01),
-        "gamma": Reply.text("Gamma says a dict keeps order.", piece_delay_s=0.01),
-        "arbiter": Reply.text(verdict_json("B")),
-    }
-    sizes = {"alpha": "7.6B", "beta": "3.2B", "gamma": "1.2B", "arbiter": "14.8B"}
-    tags = {"alpha": "alpha:7b", "beta": "beta:3b", "gamma": "gamma:1b", "arbiter": "arbiter:14b"}
-    for name, tag in tags.items():
-        script.add(tag, overrides.get(name, default[name]), parameter_size=sizes[name])
-    return script
+from loco_tui.testing.script import Fault, Reply
+from tests.common import ENSEMBLE, registry_for, trio_script
 
 
 async def collect(controller: Controller, request: RunRequest, seed: int = 7) -> tuple[str, list[Event]]:
@@ -109,7 +65,7 @@ async def test_ensemble_of_three_and_judge_emits_documented_events_in_order(olla
     assert finished["m1"].text == "Alpha says use a set."
     assert finished["m1"].stats.tokens_out > 0 and finished["m1"].stats.ttft_s is not None
     # Timestamps are monotonic and every event carries the run id.
-    assert all(a.t <= b.t for a, b in zip(events, events[1:]))
+    assert all(a.t <= b.t for a, b in itertools.pairwise(events))
     assert len({e.run_id for e in events}) == 1
     # The judge saw the proposals, fenced, under labels and not under model names.
     judge_body = server.bodies("/api/chat")[-1]
