@@ -28,7 +28,8 @@ from loco_tui.testing.fake_ollama import FakeOllama
 from loco_tui.testing.fake_provider import ScriptedProvider
 from loco_tui.testing.script import Reply, Script
 
-WORDS = ["the", "quick", "brown", "fox", "jumps", "over", "a", "lazy", "dog", "while", "the", "model", "keeps", "on", "writing", "plain", "prose", "about", "nothing", "in", "particular"]
+WORDS = ("the quick brown fox jumps over a lazy dog while the model keeps on writing plain "
+         "prose about nothing in particular").split()
 
 REGISTRY = """
 [providers.local]

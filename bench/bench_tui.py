@@ -77,7 +77,9 @@ members = [{ model = "a" }, { model = "b" }, { model = "c" }, { model = "d" }]
 judge = false
 """
 
-WORDS = ["the", "model", "keeps", "writing", "plain", "prose", "about", "nothing", "in", "particular", "while", "four", "panes", "stream", "at", "once", "and", "the", "user", "types", "a", "prompt", "without", "waiting", "for", "them", "to", "finish", "def", "return", "value", "list", "dict", "for", "in", "if", "else"]
+WORDS = ("the model keeps writing plain prose about nothing in particular while four panes "
+         "stream at once and the user types a prompt without waiting for them to finish def "
+         "return value list dict for in if else").split()
 
 
 def pieces(n: int, seed: int) -> tuple[str, ...]:
