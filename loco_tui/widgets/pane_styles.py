@@ -10,6 +10,7 @@ follow the theme, so code reads well on dark and light themes alike.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from pygments.token import Token, _TokenType
@@ -83,6 +84,9 @@ class PaneStyles:
         ``background`` is the colour under the text (default: the theme's background)."""
         under = background if background is not None and background.a == 1 else Color.parse(
             variables.get("background", "#000000"))
+        # "auto 60%" (the text-* variables) means "contrasting text at 60%"; the style
+        # parser drops the percentage, so such variables are resolved to a colour here.
+        variables = {name: _resolve_auto(value, under) for name, value in variables.items()}
 
         def resolve(text: str) -> Style:
             return _opaque(parse_style(text, variables), under) if text else Style()
@@ -100,6 +104,17 @@ class PaneStyles:
     def default(cls, theme: str = "textual-dark") -> PaneStyles:
         """Styles for one of Textual's built-in themes (tests and benchmarks)."""
         return cls.from_variables(BUILTIN_THEMES[theme].to_color_system().generate())
+
+
+def _resolve_auto(value: str, under: Color) -> str:
+    match = _AUTO.fullmatch(value.strip())
+    if match is None:
+        return value
+    alpha = int(match.group(1) or 100) / 100
+    return (under + under.get_contrast_text(alpha)).hex
+
+
+_AUTO = re.compile(r"auto(?:\s+(\d{1,3})%)?")
 
 
 def _opaque(style: Style, under: Color) -> Style:
