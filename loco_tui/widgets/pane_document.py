@@ -60,9 +60,11 @@ class Part:
 
     @property
     def line_count(self) -> int:
+        """Lines of thought (the newline right after a <think> tag opens none)."""
         if not self.runs:
             return 0
-        return self.newlines + (0 if self.ends_with_newline else 1)
+        lead = 1 if self.tagged and self.runs[0][0][0].startswith("\n") else 0
+        return max(0, self.newlines + (0 if self.ends_with_newline else 1) - lead)
 
 
 class PaneDocument:
@@ -248,6 +250,10 @@ class PaneDocument:
         if isinstance(flow, MarkdownFlow):
             flow.feed(text)
         elif part.kind == "think":
+            if part.tagged and not self.raw and not part.raw_started:
+                # The newline after <think> ends the tag's line, not a blank line of thought.
+                part.raw_started = True
+                text = text.removeprefix("\n")
             flow.feed(text, self.styles.role("think"))
         elif part.kind == "markdown":
             if part.after_tag and not part.raw_started:

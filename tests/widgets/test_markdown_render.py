@@ -144,11 +144,11 @@ def test_think_blocks_are_dim_and_collapse_for_the_whole_pane() -> None:
     document.write_markdown("<think>\nstep one\nstep two\n</think>\nAnswer\n\n<think>more</think>")
     document.finish()
     assert document.text_lines() == [
-        "▾ thinking", "", "step one", "step two", "Answer", "▾ thinking", "more"]
-    dim = [seg.style for seg in document.lines[2]]
+        "▾ thinking", "step one", "step two", "Answer", "▾ thinking", "more"]
+    dim = [seg.style for seg in document.lines[1]]
     assert all(style is not None and style.dim and style.italic for style in dim)
     document.set_think_collapsed(True)
-    assert document.text_lines() == ["▸ thinking · 3 lines", "Answer", "▸ thinking · 1 line"]
+    assert document.text_lines() == ["▸ thinking · 2 lines", "Answer", "▸ thinking · 1 line"]
     document.set_think_collapsed(False)
     assert "step two" in document.text_lines()
 
