@@ -67,6 +67,11 @@ def main(ctx: click.Context, config: Path | None) -> None:
 @click.option("--config", type=click.Path(path_type=Path), help=CONFIG_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON event per line.")
 @click.option("--seed", type=int, default=None, help="Seed the judge's label shuffle.")
+@click.option("--continue", "-c", "continue_last", is_flag=True,
+              help="A follow-up turn of the last session (the models see the conversation).")
+@click.option("--session", "-s", "session_id", default=None,
+              help="A follow-up turn of session ID (or an unambiguous prefix of it).")
+@click.option("--no-history", is_flag=True, help="Do not record this run.")
 @click.pass_context
 def run(
     ctx: click.Context,
@@ -77,16 +82,24 @@ def run(
     config: Path | None,
     as_json: bool,
     seed: int | None,
+    continue_last: bool,
+    session_id: str | None,
+    no_history: bool,
 ) -> None:
-    """Run PROMPT headless. Exit 0 when the run finished ok or partial, 1 when it failed."""
+    """Run PROMPT headless. Exit 0 when the run finished ok or partial, 1 when it failed,
+    130/143 when interrupted, 141 when the output was closed. Every run is a turn of a
+    session kept in the history: `-c` continues the last one."""
     if sum(x is not None for x in (workflow, ensemble, role)) > 1:
         raise click.UsageError("choose at most one of --workflow, --ensemble, --role")
+    if continue_last and session_id is not None:
+        raise click.UsageError("choose one of --continue and --session")
     loaded = _load(config or ctx.obj.get("config"))
     from loco_tui.headless import run_headless
 
     code = run_headless(
         loaded.registry, prompt, workflow=workflow, ensemble=ensemble, role=role,
-        as_json=as_json, seed=seed,
+        as_json=as_json, seed=seed, continue_last=continue_last, session_id=session_id,
+        record=not no_history,
     )
     sys.exit(code)
 
@@ -173,6 +186,15 @@ def serve_command(config: Path | None) -> str:
         parts += ["--config", str(Path(config).expanduser().absolute())]
     return shlex.join(parts)
 
+
+def _register_history_commands() -> None:
+    from loco_tui.history_cli import COMMANDS
+
+    for command in COMMANDS:
+        main.add_command(command)
+
+
+_register_history_commands()
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from loco_tui.events import Event
 from loco_tui.orchestrator import Orchestrator, RunContext, RunRequest
@@ -23,17 +24,34 @@ from loco_tui.providers.base import Health
 from loco_tui.providers.pool import ProviderPool
 from loco_tui.registry.schema import Registry
 
+if TYPE_CHECKING:
+    from loco_tui.store import Recorder, Store
+
 log = logging.getLogger(__name__)
 
 EventSink = Callable[[Event], None]
 
 
 class Controller:
-    def __init__(self, registry: Registry, *, pool: ProviderPool | None = None) -> None:
+    """Runs requests; with a ``store``, every run is recorded (the recorder is a sink like
+    any other, and never fails a run: a storage error switches recording off, see
+    ``history_error``)."""
+
+    def __init__(
+        self,
+        registry: Registry,
+        *,
+        pool: ProviderPool | None = None,
+        store: Store | None = None,
+    ) -> None:
         self.pool = pool or ProviderPool(registry)
         self.orchestrator = Orchestrator(self.pool)
         self._sinks: list[EventSink] = []
         self._critical: set[int] = set()
+        self.store = store
+        self.recorder: Recorder | None = store.recorder() if store is not None else None
+        if self.recorder is not None:
+            self.subscribe(self.recorder)
         self._runs: dict[str, asyncio.Task[Status]] = {}
         # The first failure of a critical sink, and the sink: the caller reports it.
         self.sink_error: BaseException | None = None
@@ -124,6 +142,22 @@ class Controller:
     async def check_health(self) -> dict[str, Health]:
         return await self.pool.check_health()
 
+    @property
+    def history_error(self) -> str | None:
+        """Why runs are no longer being recorded (None while they are, or with no store)."""
+        if self.recorder is None or self.recorder.error is None:
+            return None
+        return str(self.recorder.error)
+
+    async def flush_history(self) -> None:
+        """Make every recorded event readable from the store (before acting on a run)."""
+        if self.recorder is not None:
+            await self.recorder.flush()
+
     async def aclose(self) -> None:
+        """Cancel what runs, write what the recorder holds, close the providers. The store
+        belongs to whoever opened it."""
         await self.cancel()
+        if self.recorder is not None:
+            await self.recorder.aclose()
         await self.pool.aclose()

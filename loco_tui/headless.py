@@ -22,7 +22,7 @@ import signal
 import stat
 import sys
 from collections.abc import Callable
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from loco_tui.controller import Controller
 from loco_tui.events import (
@@ -39,6 +39,10 @@ from loco_tui.events import (
 from loco_tui.orchestrator import RunRequest
 from loco_tui.registry.schema import Registry
 from loco_tui.safe_text import neutralise, neutralise_line
+
+if TYPE_CHECKING:
+    from loco_tui.sessions import Session
+    from loco_tui.store import Store
 
 # Exit codes: a shell's conventions for a run ended by a signal or by a closed pipe.
 EXIT_OK = 0
@@ -204,6 +208,42 @@ async def _watch_reader_gone(fd: int, on_gone: Callable[[], None]) -> None:
         await asyncio.sleep(0.2)
 
 
+class SessionNotFound(Exception):
+    """`--continue` or `--session` named a session the history does not have."""
+
+
+async def _open_history(err: TextIO) -> Store | None:
+    """The store, or None (said once on stderr) when it cannot be used: a run is never
+    refused because its history cannot be written."""
+    from loco_tui.store import Store, StoreError
+
+    try:
+        return await Store.open()
+    except StoreError as exc:
+        err.write(f"loco: history off: {neutralise_line(str(exc))}\n")
+        return None
+
+
+async def _session_for(store: Store | None, continue_last: bool, session_id: str | None,
+                       ) -> Session:
+    """The session this run is a turn of: the last one, a named one, or a new one."""
+    from loco_tui.sessions import Session
+
+    if not continue_last and session_id is None:
+        return Session()
+    if store is None:
+        raise SessionNotFound("the history cannot be read, so there is no session to continue")
+    from loco_tui.store import StoreError
+
+    try:
+        wanted = session_id if session_id is not None else await store.last_session_id()
+        if wanted is None:
+            raise SessionNotFound("no session to continue yet: run a prompt first")
+        return await store.session(wanted)
+    except StoreError as exc:
+        raise SessionNotFound(str(exc)) from None
+
+
 def run_headless(
     registry: Registry,
     prompt: str,
@@ -213,16 +253,39 @@ def run_headless(
     role: str | None = None,
     as_json: bool = False,
     seed: int | None = None,
+    continue_last: bool = False,
+    session_id: str | None = None,
+    record: bool = True,
     out: TextIO | None = None,
     err: TextIO | None = None,
 ) -> int:
-    """Run ``prompt`` and write its output; returns the process exit code."""
+    """Run ``prompt`` and write its output; returns the process exit code. The run is a
+    turn of the last session (``continue_last``), of ``session_id``, or of a new one, and
+    is recorded in the history unless ``record`` is False."""
     out = out or sys.stdout
     err = err or sys.stderr
-    request = RunRequest(prompt, role=role, ensemble=ensemble, workflow=workflow)
 
     async def main() -> int:
-        controller = Controller(registry)
+        store = await _open_history(err) if record or continue_last or session_id else None
+        try:
+            return await _run(store)
+        finally:
+            if store is not None:
+                await store.aclose()
+
+    async def _run(store: Store | None) -> int:
+        try:
+            session = await _session_for(store, continue_last, session_id)
+        except SessionNotFound as exc:
+            err.write(f"loco: {neutralise_line(str(exc))}\n")
+            return EXIT_FAILED
+        request = RunRequest(prompt, role=role, ensemble=ensemble, workflow=workflow,
+                             session=session.id, turn=len(session.turns),
+                             thread=tuple(session.turns))
+        if not as_json:
+            turn = f", turn {len(session.turns) + 1}" if session.turns else ""
+            err.write(f"session {session.id}{turn} (continue it with `loco run -c`)\n")
+        controller = Controller(registry, store=store if record else None)
         sink = JsonLinesSink(out) if as_json else TextSink(out, err)
         controller.subscribe(sink, critical=True)
         loop = asyncio.get_running_loop()
@@ -257,6 +320,8 @@ def run_headless(
                 with contextlib.suppress(NotImplementedError, RuntimeError):
                     loop.remove_signal_handler(signum)
             await controller.aclose()
+        if controller.history_error is not None:
+            err.write(f"loco: history off: {neutralise_line(controller.history_error)}\n")
         if controller.sink_error is not None:
             return _report_output_failure(controller.sink_error, out, err)
         if stopped_by:

@@ -6,27 +6,34 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 from loco_tui.store import Store
 from loco_tui.testing.script import Reply, Script
+from tests.common import REPO, loco_env, write_config
 
-REPO = Path(__file__).resolve().parents[2]
+WRITER = """
+[models.writer]
+provider = "local"
+model = "writer:7b"
+[roles]
+writer = ["writer"]
+"""
 
 
 def test_a_killed_recording_loses_at_most_the_last_second(ollama_server, tmp_path):
     pieces = tuple(f" word{i}" for i in range(3000))
     server = ollama_server(Script().add("writer:7b", Reply(pieces=pieces, piece_delay_s=0.01)))
     db_path = tmp_path / "loco.db"
-    env = {**os.environ, "LOCO_HOME": str(tmp_path)}
+    config = write_config(tmp_path, server.url, WRITER)
     child = subprocess.Popen(
-        [sys.executable, "-m", "tests.store.child_run", server.url, str(db_path)],
-        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [sys.executable, "-m", "loco_tui", "run", "write on", "--role", "writer",
+         "--config", str(config), "--json"],
+        cwd=REPO, env=loco_env(LOCO_HOME=str(tmp_path)), stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True)
     arrived: list[tuple[float, str]] = []
     run_id = None
     try:
@@ -38,6 +45,8 @@ def test_a_killed_recording_loses_at_most_the_last_second(ollama_server, tmp_pat
             now = time.monotonic()
             delta = json.loads(line)
             run_id = delta["run_id"]
+            if delta["type"] != "delta":
+                continue
             arrived.append((now, delta["text"]))
             first = first or now
             if now - first >= 2.5:
@@ -51,7 +60,8 @@ def test_a_killed_recording_loses_at_most_the_last_second(ollama_server, tmp_pat
             child.wait()
     assert child.returncode == -signal.SIGKILL
     streamed = "".join(text for _, text in arrived) + "".join(
-        json.loads(line)["text"] for line in rest.splitlines())
+        event["text"] for event in map(json.loads, rest.splitlines())
+        if event["type"] == "delta")
     due = "".join(text for at, text in arrived if at <= killed_at - 1.0)
     assert len(due) > 200  # a real stretch of text was at stake
 
