@@ -3,7 +3,8 @@
 1. Engine: a Markdown-heavy reply (headings, lists, tables, long code blocks; ~5,000
    tokens) appended in frames of ~15 tokens, as the app's 30 Hz drain does at 500 tok/s:
    per-append cost of the Markdown engine against the plain-text engine (the same text
-   written as plain), and the whole reply rendered at once.
+   written as plain), the whole reply rendered at once, and the memory one pane holds
+   after 100k tokens of it (tracemalloc: the engine's own allocations).
 2. Large output: a 1 MB single line and 100 KB of newlines, appended in 60- and 15-character
    pieces: per-append cost (median, and the last 10% against the first 10%, which is 1.0 when
    cost does not grow with what is shown) and memory (tracemalloc peak, live lines).
@@ -148,6 +149,19 @@ def engine(reply: str, width: int, repeats: int) -> dict[str, float]:
         plain_runs.extend(costs)
         plain_total.append(sum(costs))
     whole_md = min(_timed(lambda: render_whole(reply, width, styles)) for _ in range(repeats))
+    memory = {}
+    for kind in ("md", "plain"):
+        gc.collect()
+        tracemalloc.start()
+        document = PaneDocument(styles, width)
+        write = document.write_markdown if kind == "md" else document.write
+        for _ in range(100_000 // len(tokens) + 1):
+            for frame in frames:
+                write(frame)
+        document.finish()
+        memory[f"{kind}_mb_100k_tokens"] = tracemalloc.get_traced_memory()[0] / 2**20
+        tracemalloc.stop()
+        del document
 
     def whole_plain() -> None:
         document = PaneDocument(styles, width)
@@ -164,6 +178,7 @@ def engine(reply: str, width: int, repeats: int) -> dict[str, float]:
         "md_per_token_us": statistics.median(md_total) / len(tokens) * 1e6,
         "plain_per_token_us": statistics.median(plain_total) / len(tokens) * 1e6,
         "whole_md_ms": whole_md * 1e3, "whole_plain_ms": whole_plain_s * 1e3,
+        **memory,
     }
 
 

@@ -200,11 +200,11 @@ class StreamView(ScrollView):
         if key != self._cache_key:
             self._cache.clear()
             self._cache_key = key
-        first_dirty = self.document.buffer.seen()
+        first_dirty = self.document.buffer.seen()  # lines from here on changed or are new
         cache = self._cache
         if len(cache) > _CACHE_LIMIT:
             cache.clear()
-        elif cache and first_dirty < len(self.document.lines) + len(cache):
+        else:
             for index in [i for i in cache if i >= first_dirty]:
                 del cache[index]
         return super().render_lines(crop)

@@ -241,3 +241,23 @@ def test_snapshot_collapsed_thinking(snap_compare) -> None:
     text = "<think>\nweigh the options\nthen decide\n</think>\n\n**Decision**: use `ruff`."
     assert snap_compare(PaneApp(), terminal_size=(50, 8),
                         run_before=_written(text, toggle="think"))
+
+
+async def test_switching_theme_repaints_code_in_the_new_theme() -> None:
+    app = PaneApp()
+    async with app.run_test(size=(60, 24)) as pilot:
+        app.theme = "textual-dark"
+        view = app.query_one(StreamView)
+        view.write_markdown("```python\nx = 1\n```")
+        view.finish()
+        await pilot.pause()
+
+        def code_background() -> object:
+            return next(seg.style.bgcolor for seg in view.document.lines[1] if seg.style)
+
+        dark = code_background()
+        app.theme = "textual-light"
+        await pilot.pause()
+        light = code_background()
+        assert dark != light
+        assert view.lines_text()[1].rstrip() == "x = 1"
