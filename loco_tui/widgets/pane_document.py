@@ -78,6 +78,7 @@ class PaneDocument:
         self.raw = False
         self.think_collapsed = False
         self._answer: list[str] = []
+        self._answer_ended = False
         self._tag_mode: Literal["markdown", "think"] = "markdown"
         self._pending = ""
         self._at_line_start = True
@@ -94,8 +95,9 @@ class PaneDocument:
 
     @property
     def answer_source(self) -> str:
-        """The answer's Markdown as the model wrote it (think tags included), since the
-        last plain-text write (a fallback restarts the answer)."""
+        """The latest answer's Markdown as the model wrote it (think tags included). A
+        plain-text write (a fallback marker) ends it: the next answer text starts a new one;
+        a failure line after it leaves it copyable."""
         return "".join(self._answer)
 
     @property
@@ -109,10 +111,13 @@ class PaneDocument:
         return None
 
     def _answer_parts(self) -> list[Part]:
+        """The Markdown parts of the latest answer (plain parts after it are skipped)."""
         parts: list[Part] = []
         for part in reversed(self.parts):
             if part.kind == "text":
-                break
+                if parts:
+                    break
+                continue
             if part.kind == "markdown":
                 parts.append(part)
         return parts[::-1]
@@ -124,7 +129,7 @@ class PaneDocument:
         if not text:
             return
         self._close_answer()
-        self._answer = []
+        self._answer_ended = True
         self._feed(self._part("text"), text, self._style(style))
 
     def write_thinking(self, text: str) -> None:
@@ -141,6 +146,8 @@ class PaneDocument:
         last = self.parts[-1] if self.parts else None
         if last is None or last.closed or not (last.kind == "markdown" or last.tagged):
             self._tag_mode, self._at_line_start = "markdown", True
+        if self._answer_ended:
+            self._answer, self._answer_ended = [], False
         self._answer.append(text)
         self._scan(self._pending + text)
 
@@ -154,7 +161,7 @@ class PaneDocument:
     def clear(self) -> None:
         self.parts.clear()
         self.buffer.clear()
-        self._answer = []
+        self._answer, self._answer_ended = [], False
         self._pending = ""
         self._tag_mode, self._at_line_start = "markdown", True
 

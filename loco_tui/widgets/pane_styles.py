@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from pygments.token import Token, _TokenType
+from pygments.token import _TokenType
 from textual.color import Color
 from textual.highlight import HighlightTheme
 from textual.markup import parse_style
@@ -142,4 +142,4 @@ def _opaque(style: Style, under: Color) -> Style:
     )
 
 
-__all__ = ["ROLE_STYLES", "PaneStyles", "Token"]
+__all__ = ["ROLE_STYLES", "PaneStyles"]

@@ -198,3 +198,14 @@ def test_last_code_block_and_answer_source() -> None:
     assert document.last_code_block == "x = 1\ny = 2"
     document.finish()
     assert document.answer_source.startswith("a\n```sh")
+
+
+def test_a_failure_line_leaves_the_answer_and_its_code_copyable() -> None:
+    document = PaneDocument(STYLES, 40)
+    document.write_markdown("partial answer\n```sh\nmake test\n```\n")
+    document.write("\n[timeout] the model stopped", "red")
+    assert document.answer_source == "partial answer\n```sh\nmake test\n```\n"
+    assert document.last_code_block == "make test"
+    document.write_markdown("next answer")
+    assert document.answer_source == "next answer"
+    assert document.last_code_block is None
