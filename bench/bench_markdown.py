@@ -255,7 +255,7 @@ class FourPanes(App[None]):
             self.last_write = time.perf_counter()
         if self.fed == len(self.tokens) and self.finished_at is None:
             for view in self.views:
-                view.finish()
+                view.end_stream()
             self.finished_at = time.perf_counter()
             self.timer.stop()
 

@@ -3,8 +3,9 @@ re-rendered per append.
 
 The open *region* is the source from the start of the last top-level block that may still
 change. Each append re-parses only the region; every block in it that is followed by a block
-starting on a complete line is final (a partial line can still turn ``#`` into
-``#hashtag``), so it is rendered once into the line buffer and cut from the region.
+whose start is certain is final, so it is rendered once into the line buffer and cut from
+the region. A start is certain once its line is complete (a partial ``#`` can still become
+``#hashtag``), and for a table once its delimiter row is complete too.
 
 Three shortcuts keep an append's cost in proportion to what it adds; none changes the final
 lines, because whatever is open is rendered again from its whole source when it closes:
@@ -43,6 +44,17 @@ REPARSE_STEP = 2048
 # A complete line that may start a new block while a long region is shown as plain text.
 _BLOCK_START = re.compile(r"^(?:[ \t]*$| {0,3}(?:```|~~~|#|>|[-*+] |\d{1,9}[.)] |\|))")
 _FENCE_CLOSE = re.compile(r"[ \t]*$")
+
+def _certain(block: Block, lines: list[str], complete: int) -> bool:
+    """Whether later text can no longer change where ``block`` starts or what it is.
+    Its first line must be complete; and markdown-it tries tables first, so a first line
+    with a pipe (a heading, an item, even a fence opener) is a table's header if the next
+    line is a delimiter row: that line must be complete too ("a | b" then a partial
+    "|---|-" parses as a table; the completed "|---|---|x" is no delimiter row)."""
+    first = lines[block.start] if block.start < len(lines) else ""
+    needed = 2 if block.kind == "table_open" or "|" in first else 1
+    return block.start + needed <= complete
+
 # Longest unfinished code line shown highlighted; longer ones show their first part plain.
 _PEEK_LIMIT = 2000
 
@@ -164,10 +176,11 @@ class MarkdownFlow:
         blocks = top_level_blocks(parse(source))
         complete = source.count("\n") if not final else len(source) + 1
         keep = len(blocks)
+        lines = source.split("\n")
         if not final:
             keep = 0
             for i, block in enumerate(blocks):
-                if block.start < complete:
+                if _certain(block, lines, complete):
                     keep = i
         done, open_blocks = blocks[:keep], blocks[keep:]
         committed: list[Strip] = []
@@ -189,16 +202,17 @@ class MarkdownFlow:
             return
         if open_blocks[0].start > 0:
             # Cut the region at the open block: what precedes it is final or blank.
-            lines = source.split("\n")
             rest = "\n".join(lines[open_blocks[0].start:])
             self._held_at -= len(source) - len(rest)
             self._region, self._region_size = [rest], len(rest)
         first = open_blocks[0]
         if first.kind == "fence" and len(open_blocks) == 1:
-            self._release_held()  # held newlines inside a fence are code lines
-            source = self._source()
-            newline = source.find("\n")
-            if newline >= 0:
+            # The region now starts at the fence's opening line.
+            head = self._source().split("\n", 2)
+            if _certain(Block(0, first.end - first.start, first.tokens), head, len(head) - 1):
+                self._release_held()  # held newlines inside a fence are code lines
+                source = self._source()
+                newline = source.find("\n")
                 self._enter_fence(first, source[:newline], source[newline + 1:])
                 return
         if self._region_size > OPEN_LIMIT:

@@ -77,8 +77,9 @@ class StreamView(ScrollView):
             self.document.write_thinking(text)
             self._grown()
 
-    def finish(self) -> None:
-        """The stream ended: the open block is rendered whole and becomes final."""
+    def end_stream(self) -> None:
+        """The stream ended (or a fallback restarts it): the open block is rendered from its
+        whole source and becomes final. (Not ``finish``: MemberPane has its own.)"""
         self.document.finish()
         self._grown()
 

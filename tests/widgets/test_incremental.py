@@ -166,3 +166,29 @@ def test_a_long_open_line_in_any_step_wraps_like_the_whole_line(
         document.write(text[i:i + step], "bold")
     document.finish()
     assert key(document.lines) == key(whole.lines)
+
+
+def test_a_table_start_is_not_final_until_its_delimiter_row_is() -> None:
+    """Found by hypothesis: "a | b" followed by a partial "|---|-" parses as a table that
+    interrupts the paragraph; the completed "|---|---|word" is no delimiter row at all."""
+    text = "word\nword two words a | b\n|---|---|word\n\nword\n"
+    for cut in range(len(text)):
+        document = PaneDocument(STYLES, 4)
+        document.write_markdown(text[:cut])
+        flow = document.parts[-1].flow if document.parts else None
+        if isinstance(flow, MarkdownFlow):
+            final = key(markdown_whole(text, 4))
+            assert key(document.lines[:flow.start]) == final[:flow.start], cut
+        document.write_markdown(text[cut:])
+        document.finish()
+        assert key(document.lines) == key(markdown_whole(text, 4))
+
+
+def test_a_line_with_a_pipe_is_not_a_fence_or_heading_until_the_next_line_says() -> None:
+    """Found by hypothesis: markdown-it tries tables first, so "```a | b" followed by a
+    delimiter row is a table, not a fence; the same holds for a heading or a list item."""
+    for text in ("```a | b\n|---|---|\n", "```a | b\nx = 1\n```\n", "# a | b\n|---|---|\n",
+                 "para\n- a | b\n|---|---|\n| 1 | 2 |\n\nend"):
+        for cut in range(len(text) + 1):
+            document = streamed([text[:cut], text[cut:]], 12)
+            assert key(document.lines) == key(markdown_whole(text, 12)), (text, cut)

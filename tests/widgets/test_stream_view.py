@@ -60,7 +60,7 @@ async def test_text_wraps_to_the_content_width_before_and_after_the_scrollbar(si
         for i in range(0, len(WORDS), 37):
             view.write_markdown(WORDS[i:i + 37])
             await pilot.pause()
-        view.finish()
+        view.end_stream()
         await pilot.pause()
         assert view.show_vertical_scrollbar
         width = content_width(view)
@@ -81,7 +81,7 @@ async def test_resizing_the_terminal_rewraps_every_line() -> None:
     async with app.run_test(size=(60, 20)) as pilot:
         view = app.query_one(StreamView)
         view.write_markdown(REPLY)
-        view.finish()
+        view.end_stream()
         await pilot.pause()
         for size in ((36, 20), (90, 30), (60, 20)):
             await pilot.resize_terminal(*size)
@@ -160,7 +160,7 @@ async def test_copying_helpers_return_the_answer_source_and_last_code_block() ->
     async with app.run_test(size=(60, 20)) as pilot:
         view = app.query_one(StreamView)
         view.write_markdown(REPLY)
-        view.finish()
+        view.end_stream()
         await pilot.pause()
         assert view.answer_source == REPLY
         assert view.last_code_block == (
@@ -173,7 +173,7 @@ async def test_selection_copies_clean_text_without_borders_or_padding() -> None:
     async with app.run_test(size=(80, 30)) as pilot:
         view = app.query_one(StreamView)
         view.write_markdown(REPLY)
-        view.finish()
+        view.end_stream()
         await pilot.pause()
         lines = view.lines_text()
         start = lines.index("• first item that is long enough to wrap in a narrow pane")
@@ -209,7 +209,7 @@ def _written(text: str, *, finish: bool = True, toggle: str = ""):
         for i in range(0, len(text), 11):
             view.write_markdown(text[i:i + 11])
         if finish:
-            view.finish()
+            view.end_stream()
         if toggle == "raw":
             view.toggle_raw()
         elif toggle == "think":
@@ -249,7 +249,7 @@ async def test_switching_theme_repaints_code_in_the_new_theme() -> None:
         app.theme = "textual-dark"
         view = app.query_one(StreamView)
         view.write_markdown("```python\nx = 1\n```")
-        view.finish()
+        view.end_stream()
         await pilot.pause()
 
         def code_background() -> object:
