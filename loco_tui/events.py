@@ -71,6 +71,9 @@ class RunStarted(BaseEvent):
     # The conversation this run is a turn of (None: a one-off run), and the turn's index.
     session: str | None = None
     turn: int | None = None
+    # A blind comparison (the ensemble's `blind` flag): the UI hides model names and
+    # personas, and the judge's pick, until the person votes. The events still carry them.
+    blind: bool = False
 
 
 class Route(BaseEvent):
@@ -95,6 +98,21 @@ class MemberStarted(BaseEvent):
     # Estimated size of what the model must read before its first token (the thread, the
     # proposals a judge compares): panes say "reading 1,240 tokens" instead of looking stuck.
     prompt_tokens: int | None = None
+
+
+class MemberQueued(BaseEvent):
+    """A member waits for a free slot of its provider (``max_parallel`` in the registry):
+    ``ahead`` calls start before it. Sent again whenever the queue moves; ``member_started``
+    follows when it runs."""
+
+    type: Literal["member_queued"] = "member_queued"
+    member: str
+    model: str
+    provider: str
+    ahead: int
+    # The provider's limit and how many of its calls run now.
+    limit: int
+    running: int
 
 
 class ThreadTrimmed(BaseEvent):
@@ -151,12 +169,17 @@ class MemberFailed(BaseEvent):
 
 
 class JudgeStarted(BaseEvent):
-    """The judge begins; ``labels`` records the shuffled label -> member permutation."""
+    """The judge begins; ``labels`` records the shuffled label -> member permutation.
+
+    With ``debias`` the judge runs twice: a second ``judge_started`` (``order`` "reversed",
+    member ``reversed-judge``, or ``<phase>/reversed-judge``) shows the proposals in the
+    reverse order of the first pass, each under a new label."""
 
     type: Literal["judge_started"] = "judge_started"
-    member: Literal["judge"] = "judge"
+    member: str = "judge"
     model: str
     labels: dict[str, str]
+    order: Literal["shuffled", "reversed"] = "shuffled"
 
 
 class Verdict(BaseEvent):
@@ -170,6 +193,23 @@ class Verdict(BaseEvent):
     reason: str
     # Which parse path read the verdict ("json", "winner_line", "fallback", ...).
     parsed_by: str = ""
+    # How the judge was asked: "schema", its answer constrained to a JSON schema that admits
+    # only the labels it was shown (and the reply was that JSON); "text", free text read by
+    # the layered parser. None when no judge answered (a fallback choice).
+    via: Literal["schema", "text"] | None = None
+    # Where ``confidence`` comes from: "logprob", the probability the judge's model put on
+    # the label it chose (among the labels it was shown); "stated", what the judge wrote;
+    # None when it is unknown or a fallback's 0.0.
+    confidence_source: Literal["logprob", "stated"] | None = None
+    # The registry id of the model that judged (after any fallback of the judge's chain).
+    judge_model: str | None = None
+    # Debiased judging (the ensemble's `debias`): whether the pass with the proposals in
+    # reverse order picked the same member. False lowers ``confidence``; None: not checked
+    # (no debias, a synthesis, or a pass that could not be read).
+    position_consistent: bool | None = None
+    # What the reversed pass picked (member and label), when it ran and could be read.
+    reversed_winner: str | None = None
+    reversed_label: str | None = None
 
 
 class PhaseStarted(BaseEvent):
@@ -198,6 +238,7 @@ class RunFinished(BaseEvent):
 Event = Annotated[
     RunStarted
     | Route
+    | MemberQueued
     | MemberStarted
     | ThreadTrimmed
     | Delta

@@ -25,6 +25,13 @@ from loco_tui.registry.overrides import (
     resolve_overrides,
     save_role_override,
 )
+from loco_tui.registry.saved import (
+    delete_saved_ensemble,
+    merge_saved,
+    picked_ensemble,
+    save_ensemble,
+    saved_path,
+)
 from loco_tui.registry.schema import Registry
 
 TYPE_CHECKING = False
@@ -53,14 +60,19 @@ __all__ = [
     "clear_role_override",
     "data_dir",
     "default_registry",
+    "delete_saved_ensemble",
     "discover_config",
     "load_configured",
     "load_overrides",
     "load_registry",
     "load_registry_text",
+    "merge_saved",
     "overrides_path",
+    "picked_ensemble",
     "resolve_overrides",
+    "save_ensemble",
     "save_role_override",
+    "saved_path",
     "user_config_path",
     "watch_registry",
 ]

@@ -109,17 +109,28 @@ class LoadedRegistry:
         """What role overrides are keyed by (see ``overrides.scope_key``)."""
         return self.path if self.path is not None else self.label
 
+    @property
+    def saved_path(self) -> Path:
+        """The file Loco owns for this registry's saved ensembles (see ``saved.py``)."""
+        from loco_tui.registry.saved import saved_path
+
+        return saved_path(self.scope)
+
     def with_overrides(self, data: Path | None = None) -> LoadedRegistry:
-        """This registry with the role overrides saved for its scope applied; overrides
-        that no longer fit are dropped and said in ``warnings``."""
+        """This registry with what Loco keeps for its scope: the ensembles saved from the
+        model picker merged in, then the role overrides applied. Saved ensembles and
+        overrides that no longer fit are left out and said in ``warnings``."""
         from loco_tui.registry.overrides import load_overrides, resolve_overrides
+        from loco_tui.registry.saved import merge_saved, saved_path
 
         base = self.base if self.base is not None else self.registry
-        found = load_overrides(data if data is not None else data_dir(), self.scope)
-        loaded = LoadedRegistry(base, self.path, label=self.label, base=base,
-                                warnings=list(found.warnings))
+        data = data if data is not None else data_dir()
+        merged, saved_warnings = merge_saved(base, saved_path(self.scope, data))
+        found = load_overrides(data, self.scope)
+        loaded = LoadedRegistry(merged, self.path, label=self.label, base=base,
+                                warnings=[*saved_warnings, *found.warnings])
         if found:
-            loaded.registry, loaded.overrides_applied, dropped = resolve_overrides(base, found)
+            loaded.registry, loaded.overrides_applied, dropped = resolve_overrides(merged, found)
             loaded.warnings.extend(dropped)
         return loaded
 

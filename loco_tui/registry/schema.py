@@ -38,10 +38,16 @@ class TimeoutsConfig(_Strict):
     total_s: float = Field(600.0, gt=0)
 
 
+# Calls a provider runs at once; the rest wait in Loco's queue, announced as
+# `member_queued`. None: no limit (the server schedules as it likes; see config/loco.toml).
+MaxParallel = Annotated[int | None, Field(ge=1)]
+
+
 class OllamaProviderConfig(_Strict):
     kind: Literal["ollama"]
     host: str | None = None  # None: $OLLAMA_HOST, else http://127.0.0.1:11434
     keep_alive: str | int | None = None
+    max_parallel: MaxParallel = None
     timeouts: TimeoutsConfig = TimeoutsConfig()
 
     def resolved_host(self) -> str:
@@ -53,6 +59,7 @@ class OpenAIProviderConfig(_Strict):
     base_url: str
     # The name of an environment variable; the key itself never lives in the registry.
     api_key_env: str | None = None
+    max_parallel: MaxParallel = None
     timeouts: TimeoutsConfig = TimeoutsConfig()
 
 
@@ -64,6 +71,7 @@ class EmbeddedProviderConfig(_Strict):
     # Prompt tokens evaluated per step. Larger is faster (64 -> 512 doubled prompt speed on one
     # thread here); smaller lets a cancel or timeout stop a long prompt sooner.
     n_batch: int = Field(256, ge=8)
+    max_parallel: MaxParallel = None
     timeouts: TimeoutsConfig = TimeoutsConfig()
 
 
@@ -94,12 +102,30 @@ class EnsembleMemberConfig(_Strict):
     model: str | None = None
     role: str | None = None
     persona: str | None = None
+    # With `provider`, `model` is the name that provider's server knows (a model offered by
+    # the server but not defined under [models], as the model picker saves them); its id is
+    # then "<provider>/<model>".
+    provider: str | None = None
 
     @model_validator(mode="after")
     def _one_target(self) -> EnsembleMemberConfig:
         if (self.model is None) == (self.role is None):
             raise ValueError("a member names exactly one of `model` or `role`")
+        if self.provider is not None and self.model is None:
+            raise ValueError("a member with a `provider` names the server's `model`")
         return self
+
+    @property
+    def model_id(self) -> str | None:
+        """The registry id of the member's model (None for a role member)."""
+        if self.model is None:
+            return None
+        return inline_model_id(self.provider, self.model) if self.provider else self.model
+
+
+def inline_model_id(provider: str, model: str) -> str:
+    """The id of a model named inline by provider and server name: ``local/qwen2.5:7b``."""
+    return f"{provider}/{model}"
 
 
 class EnsembleConfig(_Strict):
@@ -110,6 +136,11 @@ class EnsembleConfig(_Strict):
     # What each member sees of the conversation: "shared", the thread of prompts and
     # answers; "own", also its own earlier proposals as its assistant turns.
     thread: Literal["shared", "own"] = "shared"
+    # Run the judge a second time with the proposals in reverse order; a different pick is
+    # recorded as a position inconsistency of the judge's model and lowers the confidence.
+    debias: bool = False
+    # Hide model names and personas (and the judge's pick) in the UI until the person votes.
+    blind: bool = False
 
     @field_validator("judge", mode="before")
     @classmethod
@@ -200,7 +231,10 @@ class Registry(_Strict):
         for eid, ens in self.ensembles.items():
             for i, member in enumerate(ens.members):
                 loc = ("ensembles", eid, "members", i)
-                need("model", self.models, member.model, (*loc, "model"))
+                if member.provider is not None:
+                    need("provider", self.providers, member.provider, (*loc, "provider"))
+                else:
+                    need("model", self.models, member.model, (*loc, "model"))
                 need("role", self.roles, member.role, (*loc, "role"))
                 need("persona", self.personas, member.persona, (*loc, "persona"))
             need("role", self.roles, ens.judge, ("ensembles", eid, "judge"))
@@ -231,6 +265,17 @@ class Registry(_Strict):
                         errors.append((loc, "a single phase names a `role`"))
                     need("role", self.roles, phase.role, (*loc, "role"))
         return errors
+
+    def model_of(self, model_id: str) -> ModelConfig:
+        """The configuration of ``model_id``: a [models] entry, or a model named inline by
+        an ensemble member (``<provider>/<server model>``). KeyError when it is neither."""
+        found = self.models.get(model_id)
+        if found is not None:
+            return found
+        provider, sep, name = model_id.partition("/")
+        if sep and name and provider in self.providers:
+            return ModelConfig(provider=provider, model=name)
+        raise KeyError(model_id)
 
     def chain(self, role: str) -> list[str]:
         """The fallback chain of model ids for a role (KeyError if the role is unknown)."""

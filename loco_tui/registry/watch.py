@@ -2,10 +2,12 @@
 
 ``watch_registry`` watches the file's *directory* (editors save by writing a temporary file
 and renaming it over the original, which a watch on the file itself would lose), keeps only
-changes to that file name, and after each debounced batch whose bytes differ from the last
-seen, yields the freshly loaded ``Registry`` or the ``RegistryError`` explaining why it
-could not be loaded. It never raises for a broken file: the caller keeps its last good
-registry and shows the error.
+changes to that file name and to the saved-ensembles file Loco keeps beside it
+(``saved.py``), and after each debounced batch whose bytes differ from the last seen,
+yields the freshly loaded ``Registry`` or the ``RegistryError`` explaining why it could not
+be loaded. It never raises for a broken file: the caller keeps its last good registry and
+shows the error. The registry yielded is the user's file alone; merging the saved
+ensembles (and role overrides) is ``LoadedRegistry.with_overrides``.
 
 ``RegistryHolder`` is that keep-last-good logic as a small object (no watcher needed), so
 the UI, the controller and tests share it.
@@ -24,6 +26,7 @@ from loco_tui.registry.discover import data_dir as default_data_dir
 from loco_tui.registry.discover import load_path
 from loco_tui.registry.load import ConfigIssue, RegistryError, load_registry
 from loco_tui.registry.overrides import load_overrides, resolve_overrides
+from loco_tui.registry.saved import merge_saved, saved_path
 from loco_tui.registry.schema import Registry
 
 
@@ -37,9 +40,11 @@ def _read(path: Path) -> bytes | None:
 async def _file_changes(
     path: Path, *, debounce_ms: int, stop_event: asyncio.Event | None
 ) -> AsyncIterator[None]:
-    """One item per debounced batch of changes that altered the file's bytes."""
+    """One item per debounced batch of changes that altered the bytes of the file or of its
+    saved-ensembles file."""
     path = Path(path).absolute()
-    targets = {path}
+    saved = saved_path(path)
+    targets = {path, saved}
     real = Path(os.path.realpath(path))
     targets.add(real)  # a symlinked registry: also watch where it really lives
     dirs = sorted({str(t.parent) for t in targets})
@@ -49,7 +54,10 @@ async def _file_changes(
         head, tail = os.path.split(changed)
         return (os.path.normcase(head), tail) in names
 
-    last = _read(path)
+    def contents() -> tuple[bytes | None, bytes | None]:
+        return _read(path), _read(saved)
+
+    last = contents()
     async for _batch in watchfiles.awatch(
         *dirs,
         watch_filter=interesting,
@@ -58,8 +66,8 @@ async def _file_changes(
         stop_event=stop_event,
         recursive=False,
     ):
-        now = _read(path)
-        if now == last and now is not None:
+        now = contents()
+        if now == last and now[0] is not None:
             continue  # touched, or saved unchanged
         last = now
         yield None
@@ -111,6 +119,9 @@ class RegistryHolder:
         registry = load_path(self.path)
         self.warnings = []
         if self.apply_overrides:
+            registry, saved_warnings = merge_saved(
+                registry, saved_path(self.path, self.data or default_data_dir()))
+            self.warnings.extend(saved_warnings)
             found = load_overrides(self.data or default_data_dir(), self.path)
             self.warnings.extend(found.warnings)
             if found:

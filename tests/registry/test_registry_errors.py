@@ -96,7 +96,7 @@ def test_unknown_nested_keys() -> None:
     # A key of another provider kind.
     assert issues(change('kind = "ollama"', 'kind = "ollama"\nbase_url = "http://x/v1"')) == [
         "reg.toml:3: unknown key 'base_url' in [providers.local] (expected one of: kind, "
-        "host, keep_alive, timeouts)"
+        "host, keep_alive, max_parallel, timeouts)"
     ]
 
 
