@@ -25,7 +25,9 @@ __all__ = [
     "Provider",
     "ProviderError",
     "RetryGate",
+    "Structured",
     "Timeouts",
+    "TokenLogprob",
     "guard_stream",
     "valid_text",
 ]
@@ -48,6 +50,29 @@ class Timeouts:
     total: float = 600.0
 
 
+@dataclass(frozen=True, slots=True)
+class TokenLogprob:
+    """One generated token, the log probability the model gave it, and the most likely
+    alternatives at that position (token text, log probability), as the server reports
+    them (OpenAI ``logprobs.content``, Ollama ``logprobs``, llama.cpp in-process)."""
+
+    token: str
+    logprob: float
+    top: tuple[tuple[str, float], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Structured:
+    """Ask for a reply constrained to a JSON ``schema`` (Ollama ``format``, OpenAI
+    ``response_format`` of type ``json_schema``, a llama.cpp grammar in-process), and for
+    the log probabilities of the tokens with ``top_logprobs`` alternatives each (0: none).
+    A server that cannot constrain may refuse it (HTTP 400): the caller retries without."""
+
+    schema: dict[str, Any]
+    name: str = "reply"
+    top_logprobs: int = 0
+
+
 @dataclass(slots=True)
 class Chunk:
     """One piece of a streamed reply. The last chunk has ``done=True`` and carries stats."""
@@ -58,6 +83,9 @@ class Chunk:
     done: bool = False
     stats: CallStats | None = None
     done_reason: str | None = None
+    # Token log probabilities, when they were asked for (``Structured.top_logprobs``) and
+    # the server sent them: those of this chunk's text, or of the whole reply on the last.
+    logprobs: list[TokenLogprob] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,10 +112,12 @@ class Health:
 
 class ProviderError(Exception):
     """A model call failed. ``category`` says how; ``message`` is for people.
-    ``retry_after_s`` is how long the server asked us to wait (429/503 ``Retry-After``)."""
+    ``retry_after_s`` is how long the server asked us to wait (429/503 ``Retry-After``);
+    ``status`` the HTTP status the server refused the request with, when it did."""
 
     def __init__(
-        self, category: FailureCategory, message: str, *, retry_after_s: float | None = None
+        self, category: FailureCategory, message: str, *, retry_after_s: float | None = None,
+        status: int | None = None,
     ) -> None:
         # Server text may hold lone surrogates (a JSON "\\ud83d"); no sink could write them.
         message = valid_text(message)
@@ -95,6 +125,13 @@ class ProviderError(Exception):
         self.category = category
         self.message = message
         self.retry_after_s = retry_after_s
+        self.status = status
+
+    @property
+    def refused_request(self) -> bool:
+        """The server refused the request as malformed (HTTP 400/422) before any token:
+        for a structured request, a server that cannot constrain its output."""
+        return self.category is FailureCategory.HTTP_ERROR and self.status in (400, 422)
 
 
 # Longest wait a server's Retry-After may impose on the next call: a run must not hang for
@@ -174,8 +211,11 @@ class Provider(Protocol):
         *,
         options: dict[str, Any] | None = None,
         timeouts: Timeouts | None = None,
+        structured: Structured | None = None,
     ) -> AsyncIterator[Chunk]:
-        """Stream a reply. Raises ProviderError (never a transport exception)."""
+        """Stream a reply. Raises ProviderError (never a transport exception).
+        ``structured`` constrains the reply to a JSON schema and asks for token log
+        probabilities (see ``Structured``)."""
         ...
 
     async def list_models(self) -> list[ModelInfo]: ...

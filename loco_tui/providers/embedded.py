@@ -29,6 +29,7 @@ import asyncio
 import contextlib
 import importlib.util
 import io
+import json
 import logging
 import re
 import threading
@@ -48,7 +49,9 @@ from loco_tui.providers.base import (
     ModelInfo,
     ProviderError,
     StatsClock,
+    Structured,
     Timeouts,
+    TokenLogprob,
     guard_stream,
 )
 
@@ -284,6 +287,60 @@ class _TokenCounter:
         return (self.sampled - 1) / span if span > 0 else None
 
 
+class _LogprobRecorder:
+    """A logits processor that changes nothing: it notes the log probability of every
+    sampled token and the ``top`` most likely alternatives, as OpenAI's ``top_logprobs``.
+
+    It sees the raw distribution (before the repeat penalty and the grammar), which is what
+    the model put on each token; a caller that knows which tokens a grammar allowed can
+    renormalise over them. The token sampled at one step is only known at the next (it is
+    the last of ``input_ids`` then), so each step keeps the previous step's distribution."""
+
+    __slots__ = ("_np", "_prev", "steps", "top")
+
+    def __init__(self, np: Any, top: int) -> None:
+        self._np = np
+        self.top = max(top, 1)
+        self._prev: tuple[Any, Any, Any] | None = None  # (log-softmax row, top ids, top lps)
+        self.steps: list[tuple[int, float, list[tuple[int, float]]]] = []
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        np = self._np
+        if self._prev is not None:
+            row, ids, lps = self._prev
+            token = int(input_ids[-1])
+            self.steps.append((token, float(row[token]),
+                               [(int(i), float(lp)) for i, lp in zip(ids, lps, strict=True)]))
+        peak = float(scores.max())
+        row = scores - (peak + float(np.log(np.exp(scores - peak).sum())))
+        k = min(self.top, len(row))
+        ids = np.argpartition(-row, k - 1)[:k]
+        ids = ids[np.argsort(-row[ids])]
+        self._prev = (row, ids, row[ids])
+        return scores
+
+    def tokens(self, llm: Any) -> list[TokenLogprob]:
+        """The recorded steps as TokenLogprobs (token text from ``llm``'s vocabulary)."""
+        def text(token: int) -> str:
+            return bytes(llm.detokenize([token])).decode("utf-8", "replace")
+
+        return [TokenLogprob(text(token), lp, tuple((text(i), alt) for i, alt in top))
+                for token, lp, top in self.steps]
+
+
+def _grammar(engine: _Engine, structured: Structured) -> Any:
+    """The llama.cpp grammar for ``structured.schema`` (a ProviderError that reads like a
+    server's HTTP 400 when the schema cannot be turned into one: the caller asks again
+    without it)."""
+    try:
+        return engine.llama_cpp.LlamaGrammar.from_json_schema(
+            json.dumps(structured.schema), verbose=False)
+    except Exception as exc:  # noqa: BLE001 - any converter failure means "not supported"
+        raise ProviderError(FailureCategory.HTTP_ERROR,
+                            f"the JSON schema cannot be made a grammar: {exc}",
+                            status=400) from None
+
+
 # -- options ---------------------------------------------------------------------------------
 
 _FLOAT_OPTIONS = {
@@ -376,15 +433,20 @@ class EmbeddedProvider:
         *,
         options: dict[str, Any] | None = None,
         timeouts: Timeouts | None = None,
+        structured: Structured | None = None,
     ) -> AsyncIterator[Chunk]:
-        """Stream a chat reply as Chunks; the last has ``done=True`` and the call's stats."""
-        raw = self._raw_stream(model, messages, options)
+        """Stream a chat reply as Chunks; the last has ``done=True`` and the call's stats.
+
+        ``structured``: the reply is constrained by a llama.cpp grammar made from the schema,
+        and the last chunk carries the token log probabilities when they were asked for."""
+        raw = self._raw_stream(model, messages, options, structured)
         async with aclosing(guard_stream(raw, timeouts or self.timeouts)) as guarded:
             async for chunk in guarded:
                 yield chunk
 
     async def _raw_stream(
-        self, model: str, messages: list[ChatMessage], options: dict[str, Any] | None
+        self, model: str, messages: list[ChatMessage], options: dict[str, Any] | None,
+        structured: Structured | None = None,
     ) -> AsyncIterator[Chunk]:
         clock = StatsClock()  # time to first token includes loading the model
         path = resolve_model_path(model)
@@ -408,7 +470,7 @@ class EmbeddedProvider:
         call = _Call(slot)
         call.thread = threading.Thread(
             target=self._work,
-            args=(call, plain, kwargs, emit, signal_end),
+            args=(call, plain, kwargs, emit, signal_end, structured),
             name=f"loco-embedded-{self.name}",
             daemon=True,
         )
@@ -428,9 +490,10 @@ class EmbeddedProvider:
                     clock.saw_output()
                     yield Chunk(text=payload)
                 elif kind == "done":
-                    counter, finish = payload
+                    counter, finish, logprobs = payload
                     yield Chunk(
-                        done=True, stats=self._stats(clock, counter, finish), done_reason=finish
+                        done=True, stats=self._stats(clock, counter, finish), done_reason=finish,
+                        logprobs=logprobs,
                     )
                     return
                 elif kind == "error":
@@ -469,18 +532,28 @@ class EmbeddedProvider:
         kwargs: dict[str, Any],
         emit: Callable[[tuple[str, Any]], None],
         signal_end: Callable[[], None],
+        structured: Structured | None = None,
     ) -> None:
         """The worker thread: run one generation on one instance, then give it back."""
         slot = call.slot
         counter = _TokenCounter()
+        recorder: _LogprobRecorder | None = None
         outcome: tuple[str, Any]
         reusable = True
         try:
             engine = _engine_or_raise()
+            processors: list[Any] = [counter]
+            if structured is not None:
+                kwargs = {**kwargs, "grammar": _grammar(engine, structured)}
+                if structured.top_logprobs:
+                    import numpy  # llama_cpp's own dependency, already loaded with it
+
+                    recorder = _LogprobRecorder(numpy, structured.top_logprobs)
+                    processors.append(recorder)
             pieces = slot.llm.create_chat_completion(
                 messages=messages,
                 stream=True,
-                logits_processor=engine.llama_cpp.LogitsProcessorList([counter]),
+                logits_processor=engine.llama_cpp.LogitsProcessorList(processors),
                 **kwargs,
             )
             finish: str | None = None
@@ -497,7 +570,11 @@ class EmbeddedProvider:
                 close = getattr(pieces, "close", None)
                 if close is not None:
                     close()
-            outcome = ("cancelled", None) if call.stop.is_set() else ("done", (counter, finish))
+            if call.stop.is_set():
+                outcome = ("cancelled", None)
+            else:
+                logprobs = recorder.tokens(slot.llm) if recorder is not None else None
+                outcome = ("done", (counter, finish, logprobs))
         except ProviderError as exc:
             outcome = ("error", exc)
         except Exception as exc:  # noqa: BLE001 - every engine failure becomes a category

@@ -31,7 +31,9 @@ from loco_tui.providers.base import (
     ProviderError,
     RetryGate,
     StatsClock,
+    Structured,
     Timeouts,
+    TokenLogprob,
     guard_stream,
     parse_retry_after,
 )
@@ -68,14 +70,15 @@ def map_error(exc: BaseException, retry_after_s: float | None = None) -> Provide
                     if retry_after_s is not None else "")
             return ProviderError(FailureCategory.RATE_LIMITED,
                                  f"{what}: HTTP {status}: {message}{when}",
-                                 retry_after_s=retry_after_s)
+                                 retry_after_s=retry_after_s, status=status)
         if status == 404 or "not found" in lowered:
-            return ProviderError(FailureCategory.MODEL_MISSING, message)
+            return ProviderError(FailureCategory.MODEL_MISSING, message, status=status)
         if status in (400, 413, 500) and "context" in lowered and (
             "length" in lowered or "window" in lowered or "exceed" in lowered
         ):
-            return ProviderError(FailureCategory.CONTEXT_OVERFLOW, message)
-        return ProviderError(FailureCategory.HTTP_ERROR, f"HTTP {status}: {message}")
+            return ProviderError(FailureCategory.CONTEXT_OVERFLOW, message, status=status)
+        return ProviderError(FailureCategory.HTTP_ERROR, f"HTTP {status}: {message}",
+                             status=status)
     if isinstance(exc, httpx.ConnectTimeout):
         return ProviderError(FailureCategory.UNREACHABLE, f"connect timed out: {exc}")
     if isinstance(exc, httpx.ConnectError | ConnectionError):
@@ -123,6 +126,14 @@ def _tool_calls(calls: Any) -> list[dict[str, Any]]:
     for call in calls:
         function = call.function
         out.append({"name": function.name, "arguments": dict(function.arguments or {})})
+    return out
+
+
+def _logprobs(entries: Any) -> list[TokenLogprob]:
+    out = []
+    for entry in entries:
+        top = tuple((t.token, float(t.logprob)) for t in entry.top_logprobs or ())
+        out.append(TokenLogprob(entry.token, float(entry.logprob), top))
     return out
 
 
@@ -190,13 +201,15 @@ class OllamaProvider:
         """A categorised, redacted, length-bounded error (redacted before it is cut)."""
         err = map_error(exc, self.gate.last_s)
         return ProviderError(err.category, self._redact(err.message, MESSAGE_LIMIT),
-                             retry_after_s=err.retry_after_s)
+                             retry_after_s=err.retry_after_s, status=err.status)
 
     def __repr__(self) -> str:
         return f"OllamaProvider({self.name!r}, {self.shown_host!r})"
 
     # -- streaming ---------------------------------------------------------------------------
-    def _request_fields(self, options: Mapping[str, Any] | None) -> dict[str, Any]:
+    def _request_fields(
+        self, options: Mapping[str, Any] | None, structured: Structured | None = None
+    ) -> dict[str, Any]:
         model_options: dict[str, Any] = {}
         fields: dict[str, Any] = {}
         if self.keep_alive is not None:
@@ -208,6 +221,13 @@ class OllamaProvider:
                 model_options[key] = value
         if model_options:
             fields["options"] = model_options
+        if structured is not None:
+            # Ollama turns a JSON schema in `format` into a grammar (0.5 and later); servers
+            # from before 0.12.11 ignore `logprobs`, and the confidence is then the stated one.
+            fields["format"] = structured.schema
+            if structured.top_logprobs:
+                fields["logprobs"] = True
+                fields["top_logprobs"] = structured.top_logprobs
         return fields
 
     async def stream_chat(
@@ -217,9 +237,10 @@ class OllamaProvider:
         *,
         options: dict[str, Any] | None = None,
         timeouts: Timeouts | None = None,
+        structured: Structured | None = None,
     ) -> AsyncGenerator[Chunk, None]:
         """Stream a chat reply as Chunks; the last has ``done=True`` and the call's stats."""
-        raw = self._raw_stream(model, messages, self._request_fields(options))
+        raw = self._raw_stream(model, messages, self._request_fields(options, structured))
         async with aclosing(guard_stream(raw, timeouts or self.timeouts)) as guarded:
             async for chunk in guarded:
                 yield chunk
@@ -247,15 +268,16 @@ class OllamaProvider:
                 text = message.content or ""
                 thinking = message.thinking or ""
                 calls = _tool_calls(message.tool_calls) if message.tool_calls else None
+                logprobs = _logprobs(part.logprobs) if part.logprobs else None
                 if part.done:
                     if text or thinking or calls:
                         clock.saw_output()
                     yield Chunk(text, thinking, calls, True, _stats(part, clock),
-                                part.done_reason)
+                                part.done_reason, logprobs)
                     return
                 if text or thinking or calls:
                     clock.saw_output()
-                yield Chunk(text, thinking, calls)
+                yield Chunk(text, thinking, calls, logprobs=logprobs)
         raise ProviderError(FailureCategory.DROPPED, "the reply ended without a done chunk")
 
     # -- metadata ----------------------------------------------------------------------------

@@ -28,7 +28,9 @@ from loco_tui.providers.base import (
     ProviderError,
     RetryGate,
     StatsClock,
+    Structured,
     Timeouts,
+    TokenLogprob,
     guard_stream,
     parse_retry_after,
 )
@@ -203,11 +205,12 @@ class OpenAIProvider:
         return self._redactor(text)
 
     def _fail(
-        self, category: FailureCategory, message: str, retry_after_s: float | None = None
+        self, category: FailureCategory, message: str, retry_after_s: float | None = None,
+        status: int | None = None,
     ) -> ProviderError:
         # Redact, then cut: a key straddling the cut would otherwise leak its prefix.
         return ProviderError(category, self._redactor(message, MESSAGE_LIMIT),
-                             retry_after_s=retry_after_s)
+                             retry_after_s=retry_after_s, status=status)
 
     def _status_error(
         self, status: int, body: bytes, model: str | None, headers: httpx.Headers | None = None
@@ -222,22 +225,25 @@ class OpenAIProvider:
             self.gate.note(wait)
             when = f"; the server asks to retry after {wait:g}s" if wait is not None else ""
             what = "rate limited" if status == 429 else "server busy"
-            return self._fail(FailureCategory.RATE_LIMITED, f"{what}: {detail}{when}", wait)
+            return self._fail(FailureCategory.RATE_LIMITED, f"{what}: {detail}{when}", wait,
+                              status)
         if status in (401, 403):
             env = f"${self.api_key_env}" if self.api_key_env else "the API key"
             hint = f"check {env}" if self._api_key else f"no API key sent: set {env}"
             return self._fail(FailureCategory.HTTP_ERROR,
-                              f"authentication failed at {self._shown_url} ({hint}): {detail}")
+                              f"authentication failed at {self._shown_url} ({hint}): {detail}",
+                              status=status)
         if status == 404:
             what = f"model {model!r} not found" if model else "not found"
             if "model" not in hay:
                 # Not the server saying the model is missing: likely a wrong path.
                 what += " (is base_url right? it usually ends in /v1)"
             return self._fail(FailureCategory.MODEL_MISSING,
-                              f"{what} at {self._shown_url}: {detail}")
+                              f"{what} at {self._shown_url}: {detail}", status=status)
         if status in (400, 413, 422) and _is_context(hay):
-            return self._fail(FailureCategory.CONTEXT_OVERFLOW, f"context overflow: {detail}")
-        return self._fail(FailureCategory.HTTP_ERROR, detail)
+            return self._fail(FailureCategory.CONTEXT_OVERFLOW, f"context overflow: {detail}",
+                              status=status)
+        return self._fail(FailureCategory.HTTP_ERROR, detail, status=status)
 
     def _transport_error(self, exc: Exception, streaming: bool) -> ProviderError:
         kind = type(exc).__name__
@@ -274,6 +280,7 @@ class OpenAIProvider:
         messages: list[ChatMessage],
         options: dict[str, Any] | None = None,
         timeouts: Timeouts | None = None,
+        structured: Structured | None = None,
     ) -> AsyncIterator[Chunk]:
         """Stream a reply as Chunks; the last has ``done=True``, stats and any tool calls.
 
@@ -281,14 +288,22 @@ class OpenAIProvider:
         the HTTP response, which stops generation on the server.
         """
         t = timeouts or self.timeouts
-        return guard_stream(self._stream(model, messages, options, t), t)
+        return guard_stream(self._stream(model, messages, options, t, structured), t)
 
     async def _stream(
         self, model: str, messages: list[ChatMessage], options: dict[str, Any] | None,
-        t: Timeouts,
+        t: Timeouts, structured: Structured | None = None,
     ) -> AsyncIterator[Chunk]:
         body: dict[str, Any] = {"model": model, "messages": messages}
         body.update(map_options(options))
+        want_logprobs = False
+        if structured is not None:
+            body["response_format"] = {"type": "json_schema", "json_schema": {
+                "name": structured.name, "strict": True, "schema": structured.schema}}
+            if structured.top_logprobs:
+                body["logprobs"] = True
+                body["top_logprobs"] = structured.top_logprobs
+                want_logprobs = True
         body["stream"] = True
         body["stream_options"] = {"include_usage": True}
         # Reads are bounded by guard_stream (first token, idle), not by httpx.
@@ -382,7 +397,8 @@ class OpenAIProvider:
                                             or delta.get("reasoning") or "")
                                 if text or thinking:
                                     saw()
-                                    yield Chunk(text, thinking)
+                                    yield Chunk(text, thinking, logprobs=_logprobs(
+                                        choice.get("logprobs")) if want_logprobs else None)
                                 tcs = delta.get("tool_calls")
                                 if tcs:
                                     _add_tool_deltas(calls, tcs)
@@ -563,6 +579,27 @@ class LineSplitter:
         self._partial.clear()
         self._size = 0
         return [rest] if rest else []
+
+
+def _logprobs(found: Any) -> list[TokenLogprob] | None:
+    """``choices[0].logprobs.content`` of a chunk as TokenLogprobs (None when absent or
+    not in the shape OpenAI documents)."""
+    content = found.get("content") if isinstance(found, dict) else None
+    if not isinstance(content, list):
+        return None
+    out = []
+    for entry in content:
+        if not isinstance(entry, dict):
+            continue
+        token, logprob = entry.get("token"), entry.get("logprob")
+        if not isinstance(token, str) or not isinstance(logprob, (int, float)):
+            continue
+        top = tuple(
+            (alt["token"], float(alt["logprob"])) for alt in entry.get("top_logprobs") or ()
+            if isinstance(alt, dict) and isinstance(alt.get("token"), str)
+            and isinstance(alt.get("logprob"), (int, float)))
+        out.append(TokenLogprob(token, float(logprob), top))
+    return out or None
 
 
 def _int_or_none(value: Any) -> int | None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from loco_tui.providers.base import Health, Provider, ProviderError, Timeouts
+from loco_tui.providers.slots import CallSlots
 from loco_tui.registry.schema import ModelConfig, ProviderConfig, Registry, TimeoutsConfig
 
 
@@ -24,6 +25,8 @@ class ModelTarget:
     config: ModelConfig
     provider_id: str
     provider: Provider
+    # The provider's call slots (its `max_parallel`): every call to it waits for one.
+    slots: CallSlots | None = None
 
     @property
     def server_model(self) -> str:
@@ -84,6 +87,8 @@ class ProviderPool:
         self._registry = registry
         self._providers: dict[str, Provider] = {}
         self._configs: dict[str, ProviderConfig] = {}
+        # Per provider id; kept across reloads (a waiting call keeps its place in line).
+        self._slots: dict[str, CallSlots] = {}
         self.health: dict[str, Health] = {}
         self._context: dict[tuple[str, str], int | None] = {}
 
@@ -100,9 +105,20 @@ class ProviderPool:
             self._configs[provider_id] = config
         return provider
 
+    def slots(self, provider_id: str) -> CallSlots:
+        """The call slots of a provider (its registry `max_parallel`; None: no limit)."""
+        found = self._slots.get(provider_id)
+        if found is None:
+            found = self._slots[provider_id] = CallSlots(
+                self._registry.providers[provider_id].max_parallel)
+        return found
+
     def target(self, model_id: str) -> ModelTarget:
-        config = self._registry.models[model_id]
-        return ModelTarget(model_id, config, config.provider, self.provider(config.provider))
+        """A registry model, or one named inline by an ensemble member
+        (``<provider>/<server model>``). KeyError when it is neither."""
+        config = self._registry.model_of(model_id)
+        return ModelTarget(model_id, config, config.provider, self.provider(config.provider),
+                           self.slots(config.provider))
 
     def chain(self, role: str, spread: int = 0) -> list[ModelTarget]:
         """The role's fallback chain, in order. KeyError for an unknown role.
@@ -149,13 +165,23 @@ class ProviderPool:
         return self._context[key] or DEFAULT_CONTEXT_TOKENS
 
     async def update(self, registry: Registry) -> None:
-        """Swap in a reloaded registry, closing providers that were removed or changed."""
+        """Swap in a reloaded registry, closing providers that were removed or changed.
+        A changed ``max_parallel`` alone keeps the provider (and its loaded models)."""
         stale = [
             pid
             for pid, config in self._configs.items()
-            if registry.providers.get(pid) != config
+            if not _same_connection(registry.providers.get(pid), config)
         ]
         self._registry = registry
+        for pid, slots in list(self._slots.items()):
+            new = registry.providers.get(pid)
+            if new is None:
+                del self._slots[pid]
+            else:
+                slots.resize(new.max_parallel)
+        for pid in list(self._configs):
+            if pid not in stale:
+                self._configs[pid] = registry.providers[pid]
         for pid in stale:
             provider = self._providers.pop(pid)
             self._configs.pop(pid)
@@ -188,3 +214,11 @@ class ProviderPool:
         self._providers.clear()
         self._configs.clear()
         await asyncio.gather(*(p.aclose() for p in providers), return_exceptions=True)
+
+
+def _same_connection(new: ProviderConfig | None, old: ProviderConfig) -> bool:
+    """Whether ``new`` reaches the same server the same way as ``old`` (only the call limit
+    may differ: that is the pool's business, not the provider's)."""
+    if new is None or new.kind != old.kind:
+        return False
+    return new.model_dump(exclude={"max_parallel"}) == old.model_dump(exclude={"max_parallel"})

@@ -23,11 +23,20 @@ import socket
 import sys
 import time
 from collections.abc import AsyncGenerator, AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from loco_tui.providers.base import TokenLogprob
 from loco_tui.testing.http import DropConnection, LoopbackServer, Request, Response
-from loco_tui.testing.script import Fault, Reply, Script, prompt_tokens
+from loco_tui.testing.script import (
+    Fault,
+    Generation,
+    Reply,
+    Script,
+    prompt_tokens,
+    wants_schema,
+)
 
 __all__ = ["FakeOllama", "demo_script", "main"]
 
@@ -76,6 +85,12 @@ class FakeOllama(LoopbackServer):
 
     ``num_parallel`` (like ``OLLAMA_NUM_PARALLEL``) limits concurrent generations per model;
     further requests queue, so their first token comes later. ``None`` means no limit.
+
+    A request whose ``format`` is a JSON schema gets the scripted ``Reply.constrained``
+    (when there is one): a constrained model answers in JSON. ``schema_support=False``
+    plays an Ollama from before structured outputs, which refuses such a request (400).
+    With ``logprobs: true`` each piece carries its scripted ``Reply.logprobs``.
+    ``generations`` records when each generation was received and when it finished.
     """
 
     def __init__(
@@ -86,6 +101,7 @@ class FakeOllama(LoopbackServer):
         host: str = "127.0.0.1",
         num_parallel: int | None = None,
         version: str = "0.12.6",
+        schema_support: bool = True,
     ) -> None:
         super().__init__(self._handle, host=host, port=port)
         if script is None:
@@ -93,6 +109,8 @@ class FakeOllama(LoopbackServer):
         self.script = script
         self.num_parallel = num_parallel
         self.version = version
+        self.schema_support = schema_support
+        self.generations: list[Generation] = []
         self._slots: dict[str, asyncio.Semaphore] = {}
 
     # -- helpers for tests -------------------------------------------------------------
@@ -208,6 +226,10 @@ class FakeOllama(LoopbackServer):
         reply = self.script.reply_for(model, messages)
         if reply is None or reply.fault is Fault.MODEL_MISSING:
             return _error(404, f"model '{model}' not found")
+        if wants_schema(body) is not None:
+            if not self.schema_support:
+                return _error(400, 'invalid format: format must be "" or "json"')
+            reply = reply.constrained or reply
         if reply.fault is Fault.HTTP_500:
             return _error(500, "llama runner process has terminated: exit status 2")
         if reply.fault in (Fault.RATE_LIMITED, Fault.SERVER_BUSY):
@@ -292,6 +314,9 @@ class FakeOllama(LoopbackServer):
         chat: bool,
     ) -> AsyncGenerator[bytes, None]:
         slot = self._slot(model)
+        index = len(self.generations)
+        self.generations.append(Generation(model, received))
+        logprobs = bool(body.get("logprobs"))
         if slot is not None:
             await slot.acquire()
         try:
@@ -310,7 +335,7 @@ class FakeOllama(LoopbackServer):
             plan: list[tuple[str, Any]] = []
             if think_wanted:
                 plan += [("thinking", t) for t in reply.thinking]
-            plan += [("content", p) for p in reply.pieces]
+            plan += [("content", (i, p)) for i, p in enumerate(reply.pieces)]
             if reply.tool_calls:
                 plan.append(("tool_calls", reply.tool_calls))
             midstream = reply.fault in (Fault.DROP, Fault.STALL, Fault.ERROR_MIDSTREAM)
@@ -329,7 +354,11 @@ class FakeOllama(LoopbackServer):
                 if kind == "thinking":
                     line = _line(self._part(model, chat, "", thinking=value))
                 elif kind == "content":
-                    line = _line(self._part(model, chat, value))
+                    part = self._part(model, chat, value[1])
+                    scripted = reply.logprob_of(value[0]) if logprobs else None
+                    if scripted is not None:
+                        part["logprobs"] = [_wire_logprob(scripted)]
+                    line = _line(part)
                 else:
                     line = _line(self._part(model, chat, "", tool_calls=value))
                 sent += 1
@@ -371,6 +400,8 @@ class FakeOllama(LoopbackServer):
             if not chat:
                 final["context"] = list(range(1, tokens_in + sent + 1))[:4096]
             yield _line(final)
+            self.generations[index] = replace(self.generations[index],
+                                              finished=time.monotonic())
         finally:
             if slot is not None:
                 slot.release()
@@ -420,6 +451,12 @@ async def _raw(body: bytes, delay: float) -> AsyncIterator[bytes]:
     if delay > 0:
         await asyncio.sleep(delay)
     yield body
+
+
+def _wire_logprob(entry: TokenLogprob) -> dict[str, Any]:
+    """Ollama's shape: ``{"token", "logprob", "top_logprobs": [{"token", "logprob"}]}``."""
+    return {"token": entry.token, "logprob": entry.logprob,
+            "top_logprobs": [{"token": t, "logprob": lp} for t, lp in entry.top]}
 
 
 def _wire_tool_call(call: dict[str, Any]) -> dict[str, Any]:

@@ -29,10 +29,19 @@ import itertools
 import json
 import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 
+from loco_tui.providers.base import TokenLogprob
 from loco_tui.testing.http import DropConnection, LoopbackServer, Request, Response
-from loco_tui.testing.script import Fault, Reply, Script, prompt_tokens
+from loco_tui.testing.script import (
+    Fault,
+    Generation,
+    Reply,
+    Script,
+    prompt_tokens,
+    wants_schema,
+)
 
 __all__ = ["FakeOpenAI", "demo_script"]
 
@@ -78,12 +87,20 @@ class FakeOpenAI:
 
     ``api_key``: when set, requests without ``Authorization: Bearer <api_key>`` get 401.
     ``script`` may be changed while the server runs; each request reads it afresh.
+
+    A request with ``response_format`` of type ``json_schema`` gets the scripted
+    ``Reply.constrained`` (when there is one); ``schema_support=False`` plays a server that
+    refuses that type (400), as LM Studio and older llama.cpp servers do. With
+    ``logprobs: true`` each piece carries its scripted ``Reply.logprobs``.
+    ``generations`` records when each generation was received and when it finished.
     """
 
     def __init__(self, script: Script | None = None, port: int = 0,
-                 api_key: str | None = None) -> None:
+                 api_key: str | None = None, schema_support: bool = True) -> None:
         self.script = script if script is not None else Script()
         self.api_key = api_key
+        self.schema_support = schema_support
+        self.generations: list[Generation] = []
         self._server = LoopbackServer(self._handle, port=port)
         self._ids = itertools.count(1)
 
@@ -181,10 +198,16 @@ class FakeOpenAI:
             return _error(400, "'model' is required", "invalid_request_error")
         if not isinstance(messages, list):
             return _error(400, "'messages' must be a list", "invalid_request_error")
+        arrived = time.monotonic()
         reply = self.script.reply_for(model, messages)
         if reply is None or reply.fault is Fault.MODEL_MISSING:
             return _error(404, f"The model `{model}` does not exist.", "not_found_error",
                           "model_not_found")
+        if wants_schema(body) is not None:
+            if not self.schema_support:
+                return _error(400, "'response_format.type' must be 'json_object' or 'text'",
+                              "invalid_request_error")
+            reply = reply.constrained or reply
         if reply.fault is Fault.HTTP_500:
             return _error(500, "Internal server error", "api_error")
         if reply.fault in (Fault.RATE_LIMITED, Fault.SERVER_BUSY):
@@ -217,7 +240,10 @@ class FakeOpenAI:
         if body.get("stream"):
             opts = body.get("stream_options") or {}
             usage = bool(isinstance(opts, dict) and opts.get("include_usage"))
-            stream = self._stream(reply, cid, model, n_in, usage)
+            index = len(self.generations)
+            self.generations.append(Generation(model, arrived))
+            stream = self._stream(reply, cid, model, n_in, usage, bool(body.get("logprobs")),
+                                  index)
             return Response(content_type="text/event-stream", stream=stream,
                             headers={"Cache-Control": "no-cache"})
         return await self._complete(reply, cid, model, n_in)
@@ -261,7 +287,8 @@ class FakeOpenAI:
         })
 
     async def _stream(self, reply: Reply, cid: str, model: str, n_in: int,
-                      include_usage: bool) -> AsyncIterator[bytes]:
+                      include_usage: bool, logprobs: bool = False,
+                      index: int | None = None) -> AsyncIterator[bytes]:
         created = int(time.time())
         usage_tail = ',"usage":null' if include_usage else ""
         head = (f'{{"id":"{cid}","object":"chat.completion.chunk","created":{created},'
@@ -277,10 +304,11 @@ class FakeOpenAI:
         content_head = b"data: " + head + b'{"content":'
         thinking_head = b"data: " + head + b'{"reasoning_content":'
         tail_close = b"}" + tail
-        steps = [(thinking_head, p) for p in reply.thinking] + \
-                [(content_head, p) for p in reply.pieces]
+        steps = [(thinking_head, p, None) for p in reply.thinking] + \
+                [(content_head, p, reply.logprob_of(i) if logprobs else None)
+                 for i, p in enumerate(reply.pieces)]
         fault, after = reply.fault, reply.fault_after
-        for n, (prefix, piece) in enumerate(steps):
+        for n, (prefix, piece, scripted) in enumerate(steps):
             if fault is not None and n == after:
                 async for b in self._fault(fault):
                     yield b
@@ -288,6 +316,13 @@ class FakeOpenAI:
             pause = reply.first_token_delay_s if n == 0 else reply.piece_delay_s
             if pause > 0:
                 await asyncio.sleep(pause)
+            if scripted is not None:
+                yield _sse({"id": cid, "object": "chat.completion.chunk", "created": created,
+                            "model": model, "system_fingerprint": _FINGERPRINT,
+                            "choices": [{"index": 0, "delta": {"content": piece},
+                                         "logprobs": {"content": [_wire_logprob(scripted)]},
+                                         "finish_reason": None}]})
+                continue
             yield prefix + json.dumps(piece).encode() + tail_close
         if fault is not None:  # fault_after >= the number of pieces: fail before finishing
             async for b in self._fault(fault):
@@ -318,6 +353,9 @@ class FakeOpenAI:
             yield _sse({"id": cid, "object": "chat.completion.chunk", "created": created,
                         "model": model, "system_fingerprint": _FINGERPRINT, "choices": [],
                         "usage": self._usage(reply, n_in)})
+        if index is not None:
+            self.generations[index] = replace(self.generations[index],
+                                              finished=time.monotonic())
         yield b"data: [DONE]\n\n"
 
     @staticmethod
@@ -344,6 +382,14 @@ class FakeOpenAI:
             return
         # Faults that happen before any byte are answered by _chat; nothing else to play.
         raise DropConnection
+
+
+def _wire_logprob(entry: TokenLogprob) -> dict[str, Any]:
+    """OpenAI's shape: ``{"token", "logprob", "bytes", "top_logprobs": [...]}``."""
+    return {"token": entry.token, "logprob": entry.logprob,
+            "bytes": list(entry.token.encode()),
+            "top_logprobs": [{"token": t, "logprob": lp, "bytes": list(t.encode())}
+                             for t, lp in entry.top]}
 
 
 HTML_PAGE = (b"<!DOCTYPE html><html><head><title>Sign in - Corp Proxy</title></head>"

@@ -19,6 +19,7 @@ from loco_tui.providers.base import (
     ModelInfo,
     ProviderError,
     StatsClock,
+    Structured,
     Timeouts,
     guard_stream,
 )
@@ -26,10 +27,14 @@ from loco_tui.testing.script import Fault, Script, prompt_tokens
 
 
 class ScriptedProvider:
+    """Plays ``script``; a structured request (recorded in ``structured``) gets the reply's
+    ``constrained`` version and, when it asks, the scripted token log probabilities."""
+
     def __init__(self, name: str, script: Script, timeouts: Timeouts | None = None) -> None:
         self.name = name
         self.script = script
         self.timeouts = timeouts or Timeouts()
+        self.structured: list[Structured | None] = []
 
     def stream_chat(
         self,
@@ -38,13 +43,19 @@ class ScriptedProvider:
         *,
         options: dict[str, Any] | None = None,
         timeouts: Timeouts | None = None,
+        structured: Structured | None = None,
     ) -> AsyncIterator[Chunk]:
-        return guard_stream(self._play(model, messages), timeouts or self.timeouts)
+        self.structured.append(structured)
+        return guard_stream(self._play(model, messages, structured), timeouts or self.timeouts)
 
-    async def _play(self, model: str, messages: list[ChatMessage]) -> AsyncIterator[Chunk]:
+    async def _play(self, model: str, messages: list[ChatMessage],
+                    structured: Structured | None = None) -> AsyncIterator[Chunk]:
         reply = self.script.reply_for(model, list(messages))  # type: ignore[arg-type]
         if reply is None or reply.fault is Fault.MODEL_MISSING:
             raise ProviderError(FailureCategory.MODEL_MISSING, f"model '{model}' not found")
+        if structured is not None:
+            reply = reply.constrained or reply
+        logprobs = structured is not None and structured.top_logprobs > 0
         clock = StatsClock()
         if reply.first_token_delay_s:
             await asyncio.sleep(reply.first_token_delay_s)
@@ -54,7 +65,8 @@ class ScriptedProvider:
             if i and reply.piece_delay_s:
                 await asyncio.sleep(reply.piece_delay_s)
             clock.saw_output()
-            yield Chunk(text=piece)
+            scripted = reply.logprob_of(i) if logprobs else None
+            yield Chunk(text=piece, logprobs=[scripted] if scripted is not None else None)
         tokens_in = reply.tokens_in or prompt_tokens(list(messages))  # type: ignore[arg-type]
         stats: CallStats = clock.stats(tokens_in=tokens_in, tokens_out=len(reply.pieces))
         yield Chunk(done=True, stats=stats, done_reason="stop")

@@ -6,11 +6,15 @@ it fails. The fakes turn a Reply into their own wire format.
 
 from __future__ import annotations
 
+import json
+import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
+
+from loco_tui.providers.base import TokenLogprob
 
 
 class Fault(StrEnum):
@@ -50,15 +54,45 @@ class Reply:
     # Sent verbatim as the whole response body, bytes as given (invalid UTF-8, control
     # sequences, anything a hostile server may send); the scripted pieces are then unused.
     raw_body: bytes | None = None
+    # The log probability of each piece (as one token) and its top alternatives, sent when
+    # the request asks for logprobs; None for a piece the server reports nothing for.
+    logprobs: Sequence[TokenLogprob | None] | None = None
+    # What the model answers when the request constrains it to a JSON schema (Ollama
+    # `format`, OpenAI `response_format`): a constrained model writes JSON, not prose.
+    constrained: Reply | None = None
 
     @classmethod
     def text(cls, text: str, **kw: Any) -> Reply:
         """Split ``text`` into word-ish pieces (a space stays with the word after it)."""
         return cls(pieces=tuple(re.findall(r"\s*\S+|\s+", text)) or ("",), **kw)
 
+    @classmethod
+    def verdict(cls, label: str | None, probabilities: Mapping[str, float] | None = None, *,
+                reason: str = "it answers the task correctly", confidence: float = 0.7,
+                **kw: Any) -> Reply:
+        """A judge's JSON verdict as a constrained model writes it, one token per piece, the
+        label its own token; with ``probabilities`` (label -> probability), that token comes
+        with those log probabilities as its alternatives."""
+        value = json.dumps(label)
+        head = f'{{"reason": {json.dumps(reason)}, "winner": '
+        pieces = [head[: len(head) // 2], head[len(head) // 2:], value[:1], value[1:-1],
+                  value[-1:], f', "confidence": {confidence}}}'] if label is not None else \
+            [head, "null", f', "confidence": {confidence}}}']
+        logprobs: list[TokenLogprob | None] | None = None
+        if probabilities and label is not None:
+            top = tuple((k, math.log(p)) for k, p in probabilities.items() if p > 0)
+            logprobs = [TokenLogprob(p, -0.01) for p in pieces]
+            logprobs[3] = TokenLogprob(label, math.log(probabilities[label]), top)
+        return cls(pieces=tuple(pieces), logprobs=logprobs, **kw)
+
     @property
     def full_text(self) -> str:
         return "".join(self.pieces)
+
+    def logprob_of(self, index: int) -> TokenLogprob | None:
+        if self.logprobs is None or index >= len(self.logprobs):
+            return None
+        return self.logprobs[index]
 
 
 ReplyFor = Callable[[str, list[dict[str, Any]]], Reply]
@@ -92,6 +126,30 @@ class Script:
         if callable(reply):
             return reply(model, messages)
         return reply
+
+
+def wants_schema(body: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The JSON schema a request constrains its reply to (Ollama ``format``, OpenAI
+    ``response_format.json_schema.schema``), or None."""
+    fmt = body.get("format")
+    if isinstance(fmt, dict):
+        return fmt
+    response_format = body.get("response_format")
+    if isinstance(response_format, dict) and response_format.get("type") == "json_schema":
+        inner = response_format.get("json_schema")
+        schema = inner.get("schema") if isinstance(inner, dict) else None
+        return schema if isinstance(schema, dict) else {}
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Generation:
+    """When a fake server received a generation request, and when its reply ended (None:
+    it never finished): tests read concurrency from these."""
+
+    model: str
+    received: float
+    finished: float | None = None
 
 
 def prompt_tokens(messages: list[dict[str, Any]]) -> int:
