@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from loco_tui.controller import Controller
 from loco_tui.orchestrator import RunContext, RunRequest
 from loco_tui.orchestrator.member import MemberSpec, stream_member
+from loco_tui.orchestrator.thread import Conversation
 from loco_tui.providers.pool import ProviderPool
 from loco_tui.registry import load_registry_text
 from loco_tui.testing.fake_ollama import FakeOllama
@@ -71,7 +72,7 @@ async def orchestrated_stream(provider: ScriptedProvider, registry_text: str) ->
     registry = load_registry_text(registry_text, "bench.toml")
     pool = ProviderPool(registry, factory=lambda pid, cfg: provider)
     ctx = RunContext(lambda event: None)
-    spec = MemberSpec("m1", [pool.target("a")], [{"role": "user", "content": "go"}])
+    spec = MemberSpec("m1", [pool.target("a")], Conversation("go"))
     t0 = time.perf_counter()
     outcome = await stream_member(ctx, spec)
     elapsed = time.perf_counter() - t0

@@ -5,6 +5,11 @@ is tried in order; a failure on one model is announced with a ``route`` event (r
 ``fallback``) and the next model starts over, visibly, in the same pane. Only when the whole
 chain fails does the member fail; the run goes on without it. An empty reply is a failure
 too (category ``empty``): it falls back like any other, instead of passing for an answer.
+
+A structured member (the judge) asks for a reply constrained to a JSON schema; a server that
+refuses the schema (HTTP 400/422) is asked once more without it, on the same model, and the
+``route`` event that says so is the trace's record of it. A provider with a ``max_parallel``
+limit makes a member wait for a slot first, announced with ``member_queued``.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from loco_tui.events import (
     FailureCategory,
     MemberFailed,
     MemberFinished,
+    MemberQueued,
     MemberStarted,
     Parse,
     Route,
@@ -29,7 +35,7 @@ from loco_tui.events import (
 from loco_tui.orchestrator.context import RunContext
 from loco_tui.orchestrator.thread import Conversation, answer_reserve, estimate_tokens
 from loco_tui.parser import ParseEvent, StreamParser, ToolCall
-from loco_tui.providers.base import ProviderError, Timeouts
+from loco_tui.providers.base import ProviderError, Structured, Timeouts, TokenLogprob
 from loco_tui.providers.pool import ModelTarget
 
 # Without a thread there is nothing to trim, so no budget is looked up: first turns never
@@ -55,6 +61,10 @@ class MemberSpec:
     options: dict[str, Any] = field(default_factory=dict)  # persona/call overrides
     # Makes a fresh display filter per attempt (the judge hides its brief's fence markers).
     display: Callable[[], TextFilter] | None = None
+    # Ask for a reply constrained to this schema (and token log probabilities), sending
+    # ``structured_conversation`` instead of ``conversation`` while it is asked for.
+    structured: Structured | None = None
+    structured_conversation: Conversation | None = None
 
 
 @dataclass
@@ -70,6 +80,12 @@ class MemberOutcome:
     message: str = ""
     finished_at: float = 0.0
     finish_reason: str | None = None
+    # Whether the reply was asked for under the member's schema, and the token log
+    # probabilities the server sent (empty when none).
+    structured: bool = False
+    logprobs: list[TokenLogprob] = field(default_factory=list)
+    # The server refused the structured request before answering (HTTP 400/422).
+    refused: bool = False
 
 
 def _parse_event(ctx: RunContext, member: str, event: ParseEvent) -> None:
@@ -90,8 +106,9 @@ async def stream_member(
     ``budget`` gives a model's context size in tokens; a conversation with earlier turns is
     fitted to it (oldest turns dropped first, announced with ``thread_trimmed``)."""
     last: MemberOutcome | None = None
-    for attempt, target in enumerate(spec.chain, start=1):
-        if attempt > 1 and last is not None:
+    attempt = 0
+    for target in spec.chain:
+        if last is not None:
             ctx.emit(
                 Route,
                 role=spec.role,
@@ -100,7 +117,21 @@ async def stream_member(
                 reason=f"fallback: {last.model} failed ({last.category})",
                 category=last.category,
             )
-        last = await _attempt(ctx, spec, target, attempt, timeouts, budget)
+        attempt += 1
+        last = await _attempt(ctx, spec, target, attempt, timeouts, budget, spec.structured)
+        if last.refused:
+            # A server that cannot constrain its output: the same model, asked plainly.
+            ctx.emit(
+                Route,
+                role=spec.role,
+                model=target.model_id,
+                member=spec.member,
+                reason=f"retry without the JSON schema: {target.model_id} refused it "
+                f"({last.message})",
+                category=last.category,
+            )
+            attempt += 1
+            last = await _attempt(ctx, spec, target, attempt, timeouts, budget, None)
         if last.ok:
             return last
     if last is None:
@@ -119,10 +150,9 @@ async def stream_member(
 
 
 async def _messages(
-    ctx: RunContext, spec: MemberSpec, target: ModelTarget, options: dict[str, Any],
-    budget: Budget | None,
+    ctx: RunContext, spec: MemberSpec, conv: Conversation, target: ModelTarget,
+    options: dict[str, Any], budget: Budget | None,
 ) -> list[Any]:
-    conv = spec.conversation
     system = [target.config.system, *conv.system] if target.config.system else conv.system
     conv = Conversation(conv.prompt, system, conv.history)
     if not conv.history or budget is None:
@@ -144,10 +174,48 @@ async def _attempt(
     attempt: int,
     timeouts: Timeouts | None,
     budget: Budget | None,
+    structured: Structured | None = None,
+) -> MemberOutcome:
+    options = {**target.config.options, **spec.options}
+    conversation = spec.conversation
+    if structured is not None and spec.structured_conversation is not None:
+        conversation = spec.structured_conversation
+    messages = await _messages(ctx, spec, conversation, target, options, budget)
+    slots = target.slots
+    if slots is None or slots.limit is None:
+        return await _call(ctx, spec, target, attempt, timeouts, structured, options, messages)
+
+    def queued(ahead: int) -> None:
+        assert slots is not None
+        ctx.emit(MemberQueued, member=spec.member, model=target.model_id,
+                 provider=target.provider_id, ahead=ahead, limit=slots.limit or 0,
+                 running=slots.running)
+
+    started = False
+    try:
+        async with slots.slot(queued):
+            started = True
+            return await _call(ctx, spec, target, attempt, timeouts, structured, options,
+                               messages)
+    except asyncio.CancelledError:
+        if not started:  # a call that streamed reported its own cancellation
+            ctx.emit(MemberFailed, member=spec.member, model=target.model_id,
+                     category=FailureCategory.CANCELLED,
+                     message="the run was cancelled while the member was queued")
+        raise
+
+
+async def _call(
+    ctx: RunContext,
+    spec: MemberSpec,
+    target: ModelTarget,
+    attempt: int,
+    timeouts: Timeouts | None,
+    structured: Structured | None,
+    options: dict[str, Any],
+    messages: list[Any],
 ) -> MemberOutcome:
     member = spec.member
-    options = {**target.config.options, **spec.options}
-    messages = await _messages(ctx, spec, target, options, budget)
     ctx.emit(
         MemberStarted,
         member=member,
@@ -166,11 +234,16 @@ async def _attempt(
     native: list[ToolCall] = []
     stats: CallStats | None = None
     finish: str | None = None
+    logprobs: list[TokenLogprob] = []
+    # Only a structured call passes the keyword: providers written before it still work.
+    extra: dict[str, Any] = {"structured": structured} if structured is not None else {}
     try:
         stream = target.provider.stream_chat(
-            target.server_model, messages, options=options, timeouts=timeouts
+            target.server_model, messages, options=options, timeouts=timeouts, **extra
         )
         async for chunk in stream:
+            if chunk.logprobs:
+                logprobs.extend(chunk.logprobs)
             if chunk.thinking:
                 ctx.emit(Delta, member=member, text=chunk.thinking, channel="thinking")
             if chunk.text:
@@ -200,6 +273,8 @@ async def _attempt(
         return MemberOutcome(
             member, target.model_id, spec.persona, ok=False,
             text="".join(pieces), category=exc.category, message=exc.message,
+            structured=structured is not None,
+            refused=structured is not None and exc.refused_request and not pieces,
         )
     except asyncio.CancelledError:
         ctx.emit(
@@ -241,4 +316,5 @@ async def _attempt(
     return MemberOutcome(
         member, target.model_id, spec.persona, ok=True, text=text, tool_calls=calls,
         stats=stats, finished_at=time.monotonic(), finish_reason=finish,
+        structured=structured is not None, logprobs=logprobs,
     )

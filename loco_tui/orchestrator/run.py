@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import Literal
 
 from loco_tui.events import (
-    JudgeStarted,
     PhaseFinished,
     PhaseStarted,
     Route,
@@ -26,7 +25,7 @@ from loco_tui.events import (
     Verdict,
 )
 from loco_tui.orchestrator.context import RunContext
-from loco_tui.orchestrator.judge import FenceFilter, build_brief, copies_example
+from loco_tui.orchestrator.judging import judge_ensemble
 from loco_tui.orchestrator.member import MemberOutcome, MemberSpec, stream_member
 from loco_tui.orchestrator.router import (
     RouteChoice,
@@ -36,7 +35,6 @@ from loco_tui.orchestrator.router import (
     routing_prompt,
 )
 from loco_tui.orchestrator.thread import Conversation, exchanges
-from loco_tui.parser import parse_verdict
 from loco_tui.providers.base import ChatMessage, ProviderError
 from loco_tui.providers.pool import ModelTarget, ProviderPool
 from loco_tui.registry.schema import EnsembleConfig, PhaseConfig, Registry
@@ -55,17 +53,22 @@ class RunRequest:
     session: str | None = None
     turn: int | None = None
     thread: tuple[Turn, ...] = ()
+    # An ensemble the registry does not hold (the model picker's throwaway comparison): run
+    # under the name ``ensemble`` (default "picked"). See registry.picked_ensemble.
+    ensemble_config: EnsembleConfig | None = None
 
     @property
     def mode(self) -> Literal["role", "ensemble", "workflow"]:
         if self.workflow:
             return "workflow"
-        if self.ensemble:
+        if self.ensemble or self.ensemble_config is not None:
             return "ensemble"
         return "role"
 
     @property
     def target(self) -> str:
+        if self.ensemble_config is not None and not self.ensemble:
+            return "picked"
         return self.workflow or self.ensemble or self.role or "auto"
 
 
@@ -96,28 +99,49 @@ class Orchestrator:
     def validate(self, request: RunRequest) -> None:
         """Raise RunError for a request naming something the registry lacks."""
         reg = self.registry
+        adhoc = request.ensemble_config
         for name, table, kind in (
             (request.role, reg.roles, "role"),
-            (request.ensemble, reg.ensembles, "ensemble"),
+            (None if adhoc is not None else request.ensemble, reg.ensembles, "ensemble"),
             (request.workflow, reg.workflows, "workflow"),
         ):
             if name is not None and name not in table:
                 known = ", ".join(sorted(table)) or "none"
                 raise RunError(f"unknown {kind} '{name}' (known: {known})")
+        if adhoc is not None:
+            probe = reg.model_copy(update={"ensembles": {request.target: adhoc}})
+            problems = [message for loc, message in probe.reference_errors()
+                        if loc[:1] == ("ensembles",)]
+            if problems:
+                raise RunError(f"the picked ensemble: {'; '.join(problems)}")
         if request.mode == "role" and request.role is None and default_role(reg) is None:
             raise RunError("the registry defines no roles")
+
+    def _blind(self, request: RunRequest) -> bool:
+        """Whether the run's ensemble (or an ensemble phase of its workflow) is blind."""
+        reg = self.registry
+        if request.ensemble_config is not None:
+            return request.ensemble_config.blind
+        if request.ensemble:
+            found = reg.ensembles.get(request.ensemble)
+            return found is not None and found.blind
+        if request.workflow and request.workflow in reg.workflows:
+            return any(p.ensemble in reg.ensembles and reg.ensembles[p.ensemble].blind
+                       for p in reg.workflows[request.workflow].phases if p.ensemble)
+        return False
 
     async def run(self, request: RunRequest, ctx: RunContext) -> Status:
         """Run to the end and emit ``run_finished``; cancellation is reported, then re-raised."""
         ctx.emit(RunStarted, prompt=request.prompt, mode=request.mode, target=request.target,
-                 session=request.session, turn=request.turn)
+                 session=request.session, turn=request.turn, blind=self._blind(request))
         thread = request.thread
         try:
             self.validate(request)
             if request.workflow:
                 result = await self._workflow(ctx, request.prompt, request.workflow, thread)
-            elif request.ensemble:
-                result = await self._ensemble(ctx, request.prompt, request.ensemble, thread)
+            elif request.mode == "ensemble":
+                ens = request.ensemble_config or self.registry.ensembles[request.target]
+                result = await self._ensemble(ctx, request.prompt, ens, thread)
             else:
                 result = await self._routed(ctx, request.prompt, request.role, thread)
         except asyncio.CancelledError as exc:
@@ -209,11 +233,10 @@ class Orchestrator:
         self,
         ctx: RunContext,
         prompt: str,
-        ensemble_id: str,
+        ens: EnsembleConfig,
         thread: Sequence[Turn] = (),
         prefix: str = "",
     ) -> StepResult:
-        ens = self.registry.ensembles[ensemble_id]
         specs = self._member_specs(ens, prompt, prefix, thread)
         if ens.mode == "parallel":
             outcomes = list(await asyncio.gather(
@@ -238,7 +261,11 @@ class Orchestrator:
                 parsed_by="single_survivor",
             )
             return StepResult("partial", only.text, only.member)
-        return await self._judge(ctx, prompt, ens, survivors, complete, prefix, thread)
+        assert ens.judge is not None
+        judged = await judge_ensemble(ctx, self.pool.chain(ens.judge), ens, prompt, survivors,
+                                      self._budget, prefix, exchanges(thread))
+        status: Status = "partial" if judged.fallback or not complete else "ok"
+        return StepResult(status, judged.answer, judged.answer_from)
 
     def _member_specs(
         self, ens: EnsembleConfig, prompt: str, prefix: str, thread: Sequence[Turn]
@@ -246,8 +273,8 @@ class Orchestrator:
         reg = self.registry
         specs = []
         for i, member in enumerate(ens.members, start=1):
-            if member.model:
-                chain = [self.pool.target(member.model)]
+            if member.model_id:
+                chain = [self.pool.target(member.model_id)]
             else:
                 assert member.role is not None  # the schema requires a model or a role
                 chain = self.pool.chain(member.role, spread=i - 1)
@@ -269,72 +296,6 @@ class Orchestrator:
             )
         return specs
 
-    async def _judge(
-        self,
-        ctx: RunContext,
-        prompt: str,
-        ens: EnsembleConfig,
-        survivors: list[MemberOutcome],
-        complete: bool,
-        prefix: str,
-        thread: Sequence[Turn] = (),
-    ) -> StepResult:
-        assert ens.judge is not None
-        brief = build_brief(prompt, {o.member: o.text for o in survivors}, ens.verdict, ctx.rng,
-                            history=exchanges(thread))
-        chain = self.pool.chain(ens.judge)
-        judge_member = f"{prefix}judge"
-        ctx.emit(JudgeStarted, model=chain[0].model_id, labels=brief.labels)
-        judged = await stream_member(
-            ctx,
-            MemberSpec(member=judge_member, chain=chain, conversation=brief.conversation,
-                       role=ens.judge, display=FenceFilter),
-            budget=self._budget,
-        )
-        by_member = {o.member: o for o in survivors}
-        status: Status = "ok" if complete else "partial"
-        # Fallback choice when the judge fails or is unreadable: the first proposal to finish.
-        first = min(survivors, key=lambda o: o.finished_at)
-        if not judged.ok:
-            ctx.emit(
-                Verdict, winner=first.member, label=None, mode="pick", confidence=0.0,
-                reason=f"judge failed ({judged.category}); fell back to the first finished "
-                f"proposal, {first.member}",
-                parsed_by="judge_failed",
-            )
-            return StepResult("partial", first.text, first.member)
-        verdict = parse_verdict(judged.text, list(brief.labels))
-        if copies_example(judged.text):
-            ctx.emit(
-                Verdict, winner=first.member, label=None, mode="pick", confidence=0.0,
-                reason="the judge copied the example verdict from its instructions instead of "
-                f"deciding; fell back to the first finished proposal, {first.member}",
-                parsed_by="copied_example",
-            )
-            return StepResult("partial", first.text, first.member)
-        if verdict.mode == "synthesize":
-            ctx.emit(
-                Verdict, winner=None, label=None, mode="synthesize",
-                confidence=verdict.stated_confidence, reason=verdict.reason,
-                parsed_by=verdict.parsed_by,
-            )
-            return StepResult(status, verdict.synthesis or judged.text, judge_member)
-        if verdict.label is None or verdict.label not in brief.labels:
-            ctx.emit(
-                Verdict, winner=first.member, label=None, mode="pick", confidence=0.0,
-                reason="the judge's verdict could not be read; fell back to the first "
-                f"finished proposal, {first.member}",
-                parsed_by=verdict.parsed_by or "none",
-            )
-            return StepResult("partial", first.text, first.member)
-        winner = brief.labels[verdict.label]
-        ctx.emit(
-            Verdict, winner=winner, label=verdict.label, mode="pick",
-            confidence=verdict.stated_confidence, reason=verdict.reason,
-            parsed_by=verdict.parsed_by,
-        )
-        return StepResult(status, by_member[winner].text, winner)
-
     # -- workflows -----------------------------------------------------------------------
     async def _workflow(
         self, ctx: RunContext, prompt: str, workflow_id: str, thread: Sequence[Turn] = ()
@@ -349,7 +310,9 @@ class Orchestrator:
             prefix = f"{phase.name}/"
             if phase.type == "ensemble":
                 assert phase.ensemble is not None
-                result = await self._ensemble(ctx, phase_prompt, phase.ensemble, thread, prefix)
+                result = await self._ensemble(ctx, phase_prompt,
+                                              self.registry.ensembles[phase.ensemble], thread,
+                                              prefix)
             else:
                 role = phase.role if phase.type == "single" else None
                 result = await self._routed(
