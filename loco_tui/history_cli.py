@@ -23,7 +23,8 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.text import Text
 
-    from loco_tui.store import ModelStats, RunDetail, SessionSummary, Store
+    from loco_tui.store import Leaderboard, ModelStats, RunDetail, SessionSummary, Store
+    from loco_tui.store.leaderboard import BoardResult
 
 T = TypeVar("T")
 
@@ -243,17 +244,26 @@ def _print_run(detail: RunDetail) -> None:
                                "dim"))
     for v in detail.verdicts:
         line = Text()
-        line.append("verdict " if v.by == "judge" else "your choice ", "bold")
+        line.append("verdict " if v.by == "judge" else "your vote ", "bold")
         if v.mode == "synthesize":
             line.append("synthesis")
+        elif v.kind == "tie":
+            line.append("a tie")
+        elif v.kind == "all_bad":
+            line.append("all bad")
         else:
             line.append(f"{neutralise_line(v.winner or '?')}")
             if v.label:
                 line.append(f" (label {neutralise_line(v.label)})", "dim")
         if v.confidence is not None:
-            line.append(f" · confidence {v.confidence:.2f}", "dim")
+            source = f" ({v.confidence_source})" if v.confidence_source else ""
+            line.append(f" · confidence {v.confidence:.2f}{source}", "dim")
         if v.parsed_by and v.by == "judge":
-            line.append(f" · read by {neutralise_line(v.parsed_by)}", "dim")
+            via = f" via {v.via}" if v.via else ""
+            line.append(f" · read by {neutralise_line(v.parsed_by)}{via}", "dim")
+        if v.position_consistent is not None:
+            line.append(" · same pick in reverse order" if v.position_consistent else
+                        " · position inconsistent", "dim" if v.position_consistent else "red")
         if v.reason:
             line.append(f" · {neutralise_line(v.reason)}")
         console.print(line)
@@ -315,10 +325,25 @@ def parse_since(value: str, now: datetime | None = None) -> float:
 @click.option("--since", metavar="DATE", help="Only runs since DATE: 2026-11-01, an ISO time, "
               "or an age such as 7d or 24h.")
 @click.option("--role", "-r", metavar="ROLE", help="Only calls made in this role.")
-def stats(as_json: bool, since: str | None, role: str | None) -> None:
+@click.option("--leaderboard", "-l", "board", is_flag=True,
+              help="Bradley-Terry ratings from head-to-head verdicts, with 95% intervals: "
+              "the judge's board, yours, how often the judge agrees with you, and how "
+              "reliable each judge is.")
+@click.option("--personas", is_flag=True, help="With --leaderboard: rate each (model, "
+              "persona) apart.")
+@click.option("--min-games", type=click.IntRange(min=1), default=None, metavar="N",
+              help="With --leaderboard: games a model needs before its rating counts "
+              "(default 10).")
+def stats(as_json: bool, since: str | None, role: str | None, board: bool, personas: bool,
+          min_games: int | None) -> None:
     """Per model and role: calls, success rate, failures, latency, speed, wins and losses
-    (judge and human verdicts kept apart)."""
+    (judge and human verdicts kept apart). With --leaderboard: which model is best."""
     since_ts = parse_since(since) if since else None
+    if board:
+        _leaderboard(as_json, since_ts, role, personas, min_games)
+        return
+    if personas or min_games is not None:
+        raise click.UsageError("--personas and --min-games go with --leaderboard")
 
     async def body(store: Store) -> list[ModelStats]:
         return await store.stats(since=since_ts, role=role)
@@ -357,6 +382,104 @@ def _print_stats(rows: list[ModelStats]) -> None:
             _cell(f"{r.judge.wins}/{r.judge.losses}/{r.judge.ties}"),
             _cell(f"{r.human.wins}/{r.human.losses}/{r.human.ties}"))
     _console().print(table)
+
+
+def _leaderboard(as_json: bool, since: float | None, role: str | None, personas: bool,
+                 min_games: int | None) -> None:
+    from loco_tui.store.leaderboard import DEFAULT_MIN_GAMES
+
+    async def body(store: Store) -> Leaderboard:
+        return await store.leaderboard(players="model_persona" if personas else "model",
+                                       role=role, since=since,
+                                       min_games=min_games or DEFAULT_MIN_GAMES)
+
+    found = _run_with_store(body)
+    if as_json:
+        click.echo(_dumps(found.to_dict() if found is not None else None))
+        return
+    if found is None:
+        click.echo(NO_HISTORY)
+        return
+    _print_leaderboard(found)
+
+
+def _print_leaderboard(board: Leaderboard) -> None:
+    from rich.text import Text
+
+    console = _console()
+    for result, title in ((board.judge, "Judge's verdicts"), (board.human, "Your votes")):
+        console.print(_board_table(result, title, board.min_games))
+        console.print(Text(""))
+    agreement = board.agreement
+    line = Text("Judge agrees with you: ", style="bold")
+    if agreement.compared:
+        assert agreement.rate is not None
+        line.append(f"{agreement.rate:.0%} ({agreement.agreed} of {agreement.compared} runs "
+                    "you both picked from)")
+    else:
+        line.append("— (no run has both a judge's pick and yours)", "dim")
+    if agreement.person_tie or agreement.person_all_bad:
+        line.append(f" · you saw no winner where the judge picked one: "
+                    f"{agreement.person_tie} tie, {agreement.person_all_bad} all bad", "dim")
+    console.print(line)
+    if board.judges:
+        console.print(_judges_table(board))
+    console.print(Text(f"{board.method}. Ratings: 1000 = the average model, +400 = 10:1 odds. "
+                       f"A rating needs {board.min_games} games to count.", style="dim"))
+
+
+def _board_table(result: BoardResult, title: str, min_games: int) -> Any:
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left", title_style="bold", box=None,
+                  pad_edge=False, header_style="bold")
+    for name in ("#", "Model", "Rating", "95% CI", "Games", "W/L/T", "Note"):
+        table.add_column(name, justify="right" if name in ("#", "Rating", "Games", "W/L/T")
+                         else "left")
+    if not result.standings:
+        table.add_row(_cell(None), _cell("no head-to-head verdicts yet", "dim"), *[_cell(None)]
+                      * 5)
+        return table
+    for s in result.standings:
+        name = s.model + (f" · {s.persona}" if s.persona else "")
+        ci = "—" if s.ci_low is None or s.ci_high is None else f"{s.ci_low:.0f} – {s.ci_high:.0f}"
+        notes = []
+        if s.provisional:
+            notes.append(f"provisional: {s.needs} more game{'' if s.needs == 1 else 's'}")
+        if s.all_bad:
+            notes.append(f"all bad ×{s.all_bad}")
+        style = "dim" if s.provisional else ""
+        table.add_row(_cell(_num(s.rank, "{}")), _cell(name, "bold" if not s.provisional
+                                                       else "dim"),
+                      _cell(_num(s.rating, "{:.0f}"), style), _cell(ci, style),
+                      _cell(str(s.games), style), _cell(f"{s.wins}/{s.losses}/{s.ties}", style),
+                      _cell(", ".join(notes), "yellow" if s.provisional else "dim"))
+    table.caption = (f"{result.verdicts} verdicts, {result.games} head-to-head games · a "
+                     f"rating needs {min_games} games")
+    table.caption_style = "dim"
+    table.caption_justify = "left"
+    return table
+
+
+def _judges_table(board: Leaderboard) -> Any:
+    from rich.table import Table
+
+    table = Table(title="Judges", title_justify="left", title_style="bold", box=None,
+                  pad_edge=False, header_style="bold")
+    for name in ("Judge model", "Verdicts", "Readable", "Schema", "Logprob", "Position",
+                 "Agrees with you"):
+        table.add_column(name, justify="left" if name == "Judge model" else "right")
+    for j in board.judges:
+        position = ("—" if not j.position_checked else
+                    f"{j.position_inconsistent}/{j.position_checked} flipped "
+                    f"({j.inconsistency_rate or 0:.0%})")
+        a = j.agreement
+        agrees = "—" if not a.compared else f"{a.agreed}/{a.compared} ({a.rate or 0:.0%})"
+        table.add_row(_cell(j.model, "bold"), _cell(str(j.verdicts)), _cell(str(j.readable)),
+                      _cell(str(j.via_schema)), _cell(str(j.logprob_confidence)),
+                      _cell(position, "red" if j.position_inconsistent else ""),
+                      _cell(agrees))
+    return table
 
 
 COMMANDS = (history, show, export, stats)

@@ -34,7 +34,9 @@ Read side (all async, ids accepted by unambiguous prefix, errors as StoreError):
     await store.events(run_id)         # [Event] exactly as recorded; replay.play() paces them
     await store.rename_session(id, title); await store.delete_session(id)
     await store.record_human_verdict(run_id, "m2")  # "continue with m2"
+    await store.vote(run_id, "pick", "m2")          # keys 1-9; "tie" (=), "all_bad" (0)
     await store.stats(since=None, role=None)        # [ModelStats]
+    await store.leaderboard(role=None, since=None)  # Leaderboard: judge and human boards
     await store.export_markdown(id); await store.export_json(id)
 
 A session is created from ``run_started.session`` (titled by its first prompt until a person
@@ -43,6 +45,7 @@ found ``running`` at open whose recording process is gone are marked ``interrupt
 """
 
 from loco_tui.store.db import DB_NAME, StoreError, default_path
+from loco_tui.store.leaderboard import Agreement, BoardResult, JudgeAudit, Leaderboard, Standing
 from loco_tui.store.recorder import Recorder
 from loco_tui.store.records import (
     CallRecord,
@@ -59,13 +62,18 @@ from loco_tui.store.store import Store
 
 __all__ = [
     "DB_NAME",
+    "Agreement",
+    "BoardResult",
     "CallRecord",
+    "JudgeAudit",
+    "Leaderboard",
     "ModelStats",
     "ParseRecord",
     "Recorder",
     "RunDetail",
     "RunRecord",
     "SessionSummary",
+    "Standing",
     "Store",
     "StoreError",
     "Tally",

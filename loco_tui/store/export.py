@@ -75,7 +75,8 @@ def _when(ts: float) -> str:
 
 
 def _is_judge(member: str) -> bool:
-    return member == "judge" or member.endswith("/judge")
+    # "judge", "plan/judge", and a debiased judge's second pass, "reversed-judge".
+    return member.rsplit("/", 1)[-1] in ("judge", "reversed-judge")
 
 
 def _turn(number: int, detail: RunDetail) -> list[str]:
@@ -101,7 +102,13 @@ def _turn(number: int, detail: RunDetail) -> list[str]:
         if verdict.by == "judge":
             out += [_judge_line(verdict, finals), ""]
     if human is not None:
-        out += [f"**Your choice**: continue with {neutralise_line(human.winner or '?')}.", ""]
+        if human.kind == "tie":
+            out += ["**Your vote**: a tie.", ""]
+        elif human.kind == "all_bad":
+            out += ["**Your vote**: all bad.", ""]
+        else:
+            out += [f"**Your choice**: continue with {neutralise_line(human.winner or '?')}.",
+                    ""]
     if run.answer is not None:
         source = neutralise_line(run.answer_from or "?")
         if run.answer_from in shown and finals[run.answer_from].text == run.answer:
@@ -159,7 +166,8 @@ def _figures(call: CallRecord) -> str:
 
 
 def _judge_line(verdict: VerdictRecord, finals: dict[str, CallRecord]) -> str:
-    judge_model = next((c.model for m, c in finals.items() if _is_judge(m)), None)
+    judge_model = verdict.judge_model or next(
+        (c.model for m, c in finals.items() if _is_judge(m)), None)
     who = f"judge `{neutralise_line(judge_model)}`" if judge_model else "judge"
     confidence = (f", confidence {verdict.confidence:.2f}"
                   if verdict.confidence is not None else "")
@@ -168,5 +176,8 @@ def _judge_line(verdict: VerdictRecord, finals: dict[str, CallRecord]) -> str:
     else:
         label = f" (shown as {verdict.label})" if verdict.label else ""
         what = f"picked **{neutralise_line(verdict.winner or '?')}**{label}"
+    if verdict.position_consistent is not None:
+        what += (", the same with the proposals reversed" if verdict.position_consistent
+                 else ", another with the proposals reversed (position inconsistent)")
     reason = neutralise(verdict.reason).strip().replace("\n", " ")
     return f"**Verdict**: {who} {what}{confidence}" + (f": {reason}" if reason else ".")

@@ -177,7 +177,8 @@ async def load_run(db: Database, run_id: str) -> RunDetail:
         "ttft_s, tokens_per_s, gen_s, duration_s, outcome, category, message, finish_reason, "
         "text FROM calls WHERE run_id = ? ORDER BY started_t, member, attempt", (full,))
     verdicts = await db.fetchall(
-        "SELECT by, winner, label, mode, confidence, reason, parsed_by, candidates, created_at "
+        "SELECT by, winner, label, mode, confidence, reason, parsed_by, candidates, created_at, "
+        "kind, via, confidence_source, judge_model, position_consistent, reversed_winner "
         "FROM verdicts WHERE run_id = ? ORDER BY id", (full,))
     parses = await db.fetchall(
         "SELECT member, attempt, kind, reason, tool_calls FROM parse_results WHERE run_id = ? "
@@ -188,7 +189,10 @@ async def load_run(db: Database, run_id: str) -> RunDetail:
         verdicts=tuple(
             VerdictRecord(by=v[0], winner=v[1], label=v[2], mode=v[3], confidence=v[4],
                           reason=v[5], parsed_by=v[6], candidates=tuple(json.loads(v[7])),
-                          created_at=v[8])
+                          created_at=v[8], kind=v[9] or "pick", via=v[10],
+                          confidence_source=v[11], judge_model=v[12],
+                          position_consistent=None if v[13] is None else bool(v[13]),
+                          reversed_winner=v[14])
             for v in verdicts),
         parses=tuple(ParseRecord(p[0], p[1], p[2], p[3], tuple(json.loads(p[4])))
                      for p in parses),
@@ -211,46 +215,97 @@ async def delete_session(db: Database, session_id: str) -> None:
         await conn.execute("DELETE FROM sessions WHERE id = ?", (full,))
 
 
-async def record_human_verdict(db: Database, run_id: str, member: str) -> VerdictRecord:
-    """A person chose ``member``'s proposal ("continue with m2"): stored as a verdict by
-    'human' next to the judge's, and the run's answer becomes that proposal, so the next
-    turn sees it. (A member of a workflow phase, ``plan/m2``, is recorded as a verdict but
-    leaves the run's answer, which is the last phase's output, alone.)"""
+VoteKind = Literal["pick", "tie", "all_bad"]
+_VOTE_REASON = {"pick": "chosen by the user: continue with {member}",
+                "tie": "the user rated the proposals a tie",
+                "all_bad": "the user rated every proposal bad"}
+
+
+async def record_vote(db: Database, run_id: str, kind: VoteKind, member: str | None = None,
+                      phase: str | None = None) -> VerdictRecord:
+    """A person's verdict on a run's proposals, stored beside the judge's; a new vote on the
+    same proposals replaces the last one.
+
+    - ``pick`` (keys 1-9, "continue with m2"): ``member`` is best; the run's answer becomes
+      that proposal, so the next turn sees it (a workflow phase's member, ``plan/m2``, is
+      recorded but leaves the run's answer, the last phase's output, alone);
+    - ``tie`` (key ``=``): every proposal is as good as the others;
+    - ``all_bad`` (key ``0``): none is good. The leaderboard is head-to-head, so this gives
+      no pairwise outcome; ``loco stats`` counts it as a loss for every member, and the
+      human board shows it per model.
+
+    ``phase`` names the workflow phase whose proposals a tie or "all bad" is about (a pick
+    says it by its member). Raises StoreError for a member without a finished proposal, or
+    proposals that are not there."""
     _, full = await resolve(db, run_id, "run")
-    row = await db.fetchone(
-        "SELECT text FROM calls WHERE run_id = ? AND member = ? AND outcome = 'ok' "
-        "ORDER BY attempt DESC LIMIT 1", (full, member))
-    if row is None or row[0] is None:
-        raise StoreError(f"run {full} has no finished proposal by {member!r}")
-    text: str = row[0]
-    prefix = member.rsplit("/", 1)[0] + "/" if "/" in member else ""
+    if kind == "pick":
+        if member is None:
+            raise StoreError("a pick names the member chosen")
+        prefix = member.rsplit("/", 1)[0] + "/" if "/" in member else ""
+    else:
+        prefix = f"{phase.strip('/')}/" if phase else ""
+    row = None
+    if kind == "pick":
+        row = await db.fetchone(
+            "SELECT text FROM calls WHERE run_id = ? AND member = ? AND outcome = 'ok' "
+            "ORDER BY attempt DESC LIMIT 1", (full, member))
+        if row is None or row[0] is None:
+            raise StoreError(f"run {full} has no finished proposal by {member!r}")
     siblings = [m for (m,) in await db.fetchall(
         "SELECT DISTINCT member FROM calls WHERE run_id = ? AND outcome = 'ok' ORDER BY member",
         (full,))
         if m.startswith(prefix) and _PROPOSER.fullmatch(m[len(prefix):])]
-    candidates = siblings if member in siblings else [member, *siblings]
+    if kind == "pick":
+        assert member is not None
+        candidates = siblings if member in siblings else [member, *siblings]
+    else:
+        candidates = siblings
+        if len(candidates) < 2:
+            where = f" in phase {phase!r}" if phase else ""
+            raise StoreError(f"run {full} has no proposals{where} to rate together")
     verdict = VerdictRecord(
-        by="human", winner=member, label=None, mode="pick", confidence=None,
-        reason=f"chosen by the user: continue with {member}", parsed_by="human",
-        candidates=tuple(candidates), created_at=time.time())
+        by="human", winner=member if kind == "pick" else None, label=None, mode="pick",
+        confidence=None, reason=_VOTE_REASON[kind].format(member=member),
+        parsed_by="human", candidates=tuple(candidates), created_at=time.time(), kind=kind)
+    # What the vote means for the chosen member, and for every other one.
+    chosen, others = {"pick": ("win", "loss"), "tie": ("tie", "tie"),
+                      "all_bad": ("loss", "loss")}[kind]
     async with db.transaction() as conn:
+        for verdict_id, earlier in await conn.execute_fetchall(
+                "SELECT id, candidates FROM verdicts WHERE run_id = ? AND by = 'human'",
+                (full,)):
+            shown = json.loads(earlier)
+            if not shown or _prefix_of(shown[0]) == prefix:
+                await conn.execute("DELETE FROM verdicts WHERE id = ?", (verdict_id,))
         cursor = await conn.execute(
             "INSERT INTO verdicts (run_id, by, winner, label, mode, confidence, reason, "
-            "parsed_by, candidates, created_at) VALUES (?, 'human', ?, NULL, 'pick', NULL, ?, "
-            "?, ?, ?)",
-            (full, member, verdict.reason, verdict.parsed_by, json.dumps(candidates),
-             verdict.created_at))
+            "parsed_by, candidates, created_at, kind) "
+            "VALUES (?, 'human', ?, NULL, 'pick', NULL, ?, ?, ?, ?, ?)",
+            (full, verdict.winner, verdict.reason, verdict.parsed_by, json.dumps(candidates),
+             verdict.created_at, kind))
         verdict_id = cursor.lastrowid
         await conn.execute(
-            "INSERT INTO verdict_members (verdict_id, member, model, role, result) "
-            "SELECT ?, member, model, role, CASE WHEN member = ? THEN 'win' ELSE 'loss' END "
-            "FROM calls WHERE run_id = ? AND outcome = 'ok' "
-            f"AND member IN ({','.join('?' * len(candidates))})",
-            (verdict_id, member, full, *candidates))
-        if not prefix:
+            "INSERT INTO verdict_members (verdict_id, member, model, role, persona, result) "
+            "SELECT ?, member, model, role, persona, CASE WHEN member = ? THEN ? ELSE ? END "
+            "FROM calls c WHERE run_id = ? AND outcome = 'ok' "
+            f"AND member IN ({','.join('?' * len(candidates))}) "
+            "AND attempt = (SELECT max(attempt) FROM calls WHERE run_id = c.run_id "
+            "AND member = c.member AND outcome = 'ok')",
+            (verdict_id, member, chosen, others, full, *candidates))
+        if kind == "pick" and not prefix:
+            assert row is not None
             await conn.execute("UPDATE runs SET answer = ?, answer_from = ? WHERE id = ?",
-                               (text, member, full))
+                               (row[0], member, full))
         await conn.execute(
             "UPDATE sessions SET updated_at = max(updated_at, ?) "
             "WHERE id = (SELECT session_id FROM runs WHERE id = ?)", (verdict.created_at, full))
     return verdict
+
+
+def _prefix_of(member: str) -> str:
+    return member.rsplit("/", 1)[0] + "/" if "/" in member else ""
+
+
+async def record_human_verdict(db: Database, run_id: str, member: str) -> VerdictRecord:
+    """A person chose ``member``'s proposal ("continue with m2"): ``record_vote`` of a pick."""
+    return await record_vote(db, run_id, "pick", member)

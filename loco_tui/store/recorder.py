@@ -90,8 +90,9 @@ class _RunState:
     seq: int = 0
     attempts: dict[str, int] = field(default_factory=dict)
     open_calls: set[str] = field(default_factory=set)
-    # Member -> (model, role) of its latest attempt, and the members that finished well.
-    models: dict[str, tuple[str, str | None]] = field(default_factory=dict)
+    # Member -> (model, role, persona) of its latest attempt, and the members that finished
+    # well.
+    models: dict[str, tuple[str, str | None, str | None]] = field(default_factory=dict)
     succeeded: set[str] = field(default_factory=set)
     # Answer text streamed by each member's current attempt (kept for a failed call).
     partial: dict[str, list[str]] = field(default_factory=dict)
@@ -137,10 +138,11 @@ _UPSERT_PARSE = (
     "kind = excluded.kind, reason = excluded.reason, tool_calls = excluded.tool_calls")
 _INSERT_VERDICT = (
     "INSERT INTO verdicts (run_id, by, winner, label, mode, confidence, reason, parsed_by, "
-    "candidates, created_at) VALUES (?, 'judge', ?, ?, ?, ?, ?, ?, ?, ?)")
+    "candidates, created_at, kind, via, confidence_source, judge_model, position_consistent, "
+    "reversed_winner) VALUES (?, 'judge', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 _INSERT_VERDICT_MEMBER = (
-    "INSERT INTO verdict_members (verdict_id, member, model, role, result) "
-    "VALUES ((SELECT max(id) FROM verdicts WHERE run_id = ?), ?, ?, ?, ?)")
+    "INSERT INTO verdict_members (verdict_id, member, model, role, persona, result) "
+    "VALUES ((SELECT max(id) FROM verdicts WHERE run_id = ?), ?, ?, ?, ?, ?)")
 _FINISH_RUN = (
     "UPDATE runs SET status = ?, finished_at = ?, duration_s = ?, answer = ?, "
     "answer_from = ?, message = ? WHERE id = ?")
@@ -329,7 +331,7 @@ class Recorder:
                     attempt = state.attempts[event.member] + 1  # never overwrite a call
                 state.attempts[event.member] = attempt
                 state.open_calls.add(event.member)
-                state.models[event.member] = (event.model, event.role)
+                state.models[event.member] = (event.model, event.role, event.persona)
                 state.succeeded.discard(event.member)
                 state.partial.pop(event.member, None)
                 state.tool_calls.pop(event.member, None)
@@ -343,7 +345,7 @@ class Recorder:
                 attempt = state.attempts.setdefault(event.member, 1)
                 state.open_calls.discard(event.member)
                 state.succeeded.add(event.member)
-                state.models.setdefault(event.member, (event.model, None))
+                state.models.setdefault(event.member, (event.model, None, None))
                 state.partial.pop(event.member, None)
                 s = event.stats
                 batch.op(_FINISH_CALL, run_id, event.member, attempt, event.model,
@@ -355,7 +357,8 @@ class Recorder:
                                 str(event.category), event.message, event.t)
             case Parse():
                 self._parse(batch, state, event)
-            case JudgeStarted():
+            case JudgeStarted(order="shuffled"):
+                # A debiased judge's reversed pass shows the same members again.
                 state.candidates = list(event.labels.values())
             case Verdict():
                 self._verdict(batch, state, event)
@@ -384,16 +387,26 @@ class Recorder:
         if candidates is None:  # no judge compared anything (a single survivor)
             candidates = [event.winner] if event.winner else []
         state.candidates = None
+        consistent = event.position_consistent
         batch.op(_INSERT_VERDICT, event.run_id, event.winner, event.label, event.mode,
                  event.confidence, _text(event.reason), event.parsed_by,
-                 json.dumps(candidates), state.started_at + event.t)
+                 json.dumps(candidates), state.started_at + event.t,
+                 "synthesis" if event.mode == "synthesize" else "pick", event.via,
+                 event.confidence_source, event.judge_model,
+                 None if consistent is None else int(consistent), event.reversed_winner)
+        # A position-inconsistent judge picked two members, one per order: both "win", which
+        # the leaderboard scores as a tie between them, each ahead of the rest.
+        picked = {event.winner}
+        if consistent is False and event.reversed_winner:
+            picked.add(event.reversed_winner)
         for member in candidates:
             if member not in state.succeeded:
                 continue
-            model, role = state.models[member]
+            model, role, persona = state.models[member]
             result = ("tie" if event.mode == "synthesize"
-                      else "win" if member == event.winner else "loss")
-            batch.op(_INSERT_VERDICT_MEMBER, event.run_id, member, model, role, result)
+                      else "win" if member in picked else "loss")
+            batch.op(_INSERT_VERDICT_MEMBER, event.run_id, member, model, role, persona,
+                     result)
 
     @staticmethod
     def _parse(batch: _Batch, state: _RunState, event: Parse) -> None:

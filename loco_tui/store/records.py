@@ -97,6 +97,9 @@ class CallRecord:
         return asdict(self)
 
 
+VerdictKind = Literal["pick", "tie", "all_bad", "synthesis"]
+
+
 @dataclass(frozen=True, slots=True)
 class VerdictRecord:
     by: Literal["judge", "human"]
@@ -109,6 +112,17 @@ class VerdictRecord:
     # The members that were compared.
     candidates: tuple[str, ...]
     created_at: float
+    # A pick of ``winner``; a person's tie of all candidates (``=``) or "all bad" (``0``,
+    # no winner); a judge's synthesis.
+    kind: VerdictKind = "pick"
+    # The judge's: read from a schema-constrained reply or from text; confidence from
+    # token probabilities or as stated; the model that judged; and with debias, whether the
+    # reversed pass agreed (None: not checked) and what it picked.
+    via: str | None = None
+    confidence_source: str | None = None
+    judge_model: str | None = None
+    position_consistent: bool | None = None
+    reversed_winner: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)

@@ -8,6 +8,9 @@ A migration, once shipped, is never edited; a change is a new entry at the end.
 Version 1 holds the core of every run: sessions, runs, calls (one row per model attempt),
 the event stream and parse results. Version 2 adds verdicts (backfilled from the stored
 ``verdict`` events, with the members the judge compared) and FTS5 over prompts and answers.
+Version 3 adds what the leaderboard and the judge's audit need: the kind of a verdict (a
+person's tie and "all bad" votes), how the judge was read, which model judged, its position
+consistency, and the persona of every member compared.
 
 Times are Unix seconds (REAL). Unknown figures are NULL, never 0.
 """
@@ -190,7 +193,48 @@ END;
 INSERT INTO runs_fts (runs_fts) VALUES ('rebuild');
 """
 
-MIGRATIONS: tuple[str, ...] = (V1_CORE, V2_VERDICTS_AND_SEARCH)
+V3_VOTES_AND_JUDGES = """
+-- What a verdict says: a pick of one member, a tie of all compared (a person's `=`), all bad
+-- (a person's `0`: no winner), or a judge's synthesis. The leaderboard reads picks and ties.
+ALTER TABLE verdicts ADD COLUMN kind TEXT
+    CHECK (kind IN ('pick', 'tie', 'all_bad', 'synthesis'));
+-- How the judge was read and how sure it was: 'schema' | 'text', 'logprob' | 'stated'.
+ALTER TABLE verdicts ADD COLUMN via TEXT;
+ALTER TABLE verdicts ADD COLUMN confidence_source TEXT;
+-- The registry id of the model that judged: reliability is counted per judge model.
+ALTER TABLE verdicts ADD COLUMN judge_model TEXT;
+-- Debiased judging: 1 when the pass with the order reversed picked the same member, 0 when
+-- it did not (a position inconsistency, and then reversed_winner is its pick), NULL unknown.
+ALTER TABLE verdicts ADD COLUMN position_consistent INTEGER;
+ALTER TABLE verdicts ADD COLUMN reversed_winner TEXT;
+-- Players can be (model, persona).
+ALTER TABLE verdict_members ADD COLUMN persona TEXT;
+
+UPDATE verdicts SET kind = CASE WHEN mode = 'synthesize' THEN 'synthesis' ELSE 'pick' END;
+UPDATE verdicts SET judge_model = (
+    SELECT c.model FROM calls c
+     WHERE c.run_id = verdicts.run_id AND c.outcome = 'ok'
+       AND (c.member = 'judge' OR c.member LIKE '%/judge')
+     ORDER BY c.finished_t DESC LIMIT 1)
+ WHERE by = 'judge' AND label IS NOT NULL;
+UPDATE verdict_members SET persona = (
+    SELECT c.persona FROM calls c JOIN verdicts v ON v.id = verdict_members.verdict_id
+     WHERE c.run_id = v.run_id AND c.member = verdict_members.member AND c.outcome = 'ok'
+     ORDER BY c.attempt DESC LIMIT 1);
+-- A person's new vote replaces their last one on the same proposals (a run, or one phase of
+-- a workflow): earlier Locos kept every vote and counted the last.
+DELETE FROM verdicts
+ WHERE by = 'human' AND EXISTS (
+    SELECT 1 FROM verdicts h
+     WHERE h.run_id = verdicts.run_id AND h.by = 'human' AND h.id > verdicts.id
+       AND substr(h.winner, 1, instr(h.winner, '/'))
+           = substr(verdicts.winner, 1, instr(verdicts.winner, '/')));
+
+-- The leaderboard reads a board's verdicts by kind; their members are clustered by verdict.
+CREATE INDEX verdicts_for_board ON verdicts (by, kind, label, run_id);
+"""
+
+MIGRATIONS: tuple[str, ...] = (V1_CORE, V2_VERDICTS_AND_SEARCH, V3_VOTES_AND_JUDGES)
 LATEST = len(MIGRATIONS)
 
 

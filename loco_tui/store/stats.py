@@ -7,10 +7,12 @@
   None when no call reported the figure.
 - Wins, losses and ties come from verdicts, judge and human kept apart. A pick: the
   winner's (model, role) wins, every other compared member that produced a proposal loses.
-  A synthesis picks nobody: it is a tie for every member compared. A judge verdict that is
-  a fallback (the judge failed, or its verdict was unreadable, or only one proposal was
-  left) judged nothing and is not counted. Of several human verdicts on one run, the last
-  one counts.
+  A synthesis picks nobody: it is a tie for every member compared, and so is a person's tie
+  vote (``=``); a person's "all bad" (``0``) is a loss for every member compared. A judge
+  verdict that is a fallback (the judge failed, or its verdict was unreadable, or only one
+  proposal was left) judged nothing and is not counted. A person's new vote replaces their
+  last on the same proposals, so every stored human verdict counts. (The head-to-head
+  leaderboard, with ratings, is ``leaderboard.py``.)
 """
 
 from __future__ import annotations
@@ -91,8 +93,7 @@ async def compute_stats(db: Database, since: float | None = None,
         "SELECT m.model, m.role, v.by, m.result, count(*) "
         "FROM verdict_members m JOIN verdicts v ON v.id = m.verdict_id "
         "WHERE ((v.by = 'judge' AND (v.mode = 'synthesize' OR v.label IS NOT NULL)) "
-        "   OR (v.by = 'human' AND v.id = (SELECT max(h.id) FROM verdicts h "
-        "                                 WHERE h.run_id = v.run_id AND h.by = 'human'))) "
+        "   OR v.by = 'human') "
         f"{where} GROUP BY 1, 2, 3, 4", params):
         acc[(model, call_role)].tallies[by][_RESULT_INDEX[result]] += count
     out = [

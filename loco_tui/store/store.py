@@ -10,8 +10,9 @@ from typing import Any
 
 from loco_tui.events import Event
 from loco_tui.sessions import Session
-from loco_tui.store import export, history, replay, stats
+from loco_tui.store import export, history, leaderboard, replay, stats
 from loco_tui.store.db import DEFAULT_BUSY_TIMEOUT_S, Database, default_path
+from loco_tui.store.leaderboard import DEFAULT_MIN_GAMES, Leaderboard, Players
 from loco_tui.store.recorder import DEFAULT_INTERVAL_S, Recorder
 from loco_tui.store.records import ModelStats, RunDetail, RunRecord, SessionSummary, VerdictRecord
 
@@ -82,12 +83,27 @@ class Store:
         return await replay.load_events(self.db, run_id)
 
     async def record_human_verdict(self, run_id: str, member: str) -> VerdictRecord:
+        """A person chose ``member`` ("continue with m2"): ``vote(run_id, "pick", member)``."""
         return await history.record_human_verdict(self.db, run_id, member)
+
+    async def vote(self, run_id: str, kind: history.VoteKind, member: str | None = None, *,
+                   phase: str | None = None) -> VerdictRecord:
+        """A person's verdict on a run's proposals: ``pick`` (``member`` is best, keys
+        1-9), ``tie`` (``=``) or ``all_bad`` (``0``). Replaces their last vote on the same
+        proposals. ``phase``: a workflow phase's proposals, for a tie or "all bad"."""
+        return await history.record_vote(self.db, run_id, kind, member, phase)
 
     # -- figures and exports -------------------------------------------------------------
     async def stats(self, since: float | None = None,
                     role: str | None = None) -> list[ModelStats]:
         return await stats.compute_stats(self.db, since, role)
+
+    async def leaderboard(self, *, players: Players = "model", role: str | None = None,
+                          since: float | None = None,
+                          min_games: int = DEFAULT_MIN_GAMES) -> Leaderboard:
+        """Bradley-Terry boards (judge and human), agreement, and the judges' audit."""
+        return await leaderboard.compute_leaderboard(self.db, players=players, role=role,
+                                                     since=since, min_games=min_games)
 
     async def export_markdown(self, ident: str) -> str:
         return await export.export_markdown(self.db, ident)

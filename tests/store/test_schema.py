@@ -33,7 +33,7 @@ async def test_an_empty_file_gets_the_latest_schema_in_wal_mode(db_path):
     db_path.touch()  # zero bytes: a valid, empty database
     store = await Store.open(db_path)
     await store.aclose()
-    assert version(db_path) == LATEST == len(MIGRATIONS) == 2
+    assert version(db_path) == LATEST == len(MIGRATIONS) == 3
     assert {*V1_TABLES, "verdicts", "runs_fts", "schema_version"} <= tables(db_path)
     with sqlite3.connect(db_path) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -68,7 +68,7 @@ async def test_an_older_schema_migrates_forward_keeping_its_runs(ollama_server, 
     assert version(old) == 1 and "verdicts" not in tables(old)
 
     async with await Store.open(old) as store:
-        assert version(old) == 2
+        assert version(old) == LATEST
         migrated = await store.run(recorded.run_id)
         # A human verdict lived only in the verdicts table: v1 never had it.
         assert [v.by for v in original.verdicts] == ["judge", "human"]
