@@ -157,7 +157,7 @@ class PromptHistory:
             try:
                 write_prompts(self.path, merged)
             except OSError as exc:
-                self.error = f"prompt history not saved: {exc.strerror or exc}"
+                self.error = f"prompt history not saved to {self.path}: {exc.strerror or exc}"
                 return False
             self.error = None
             self._unsaved.clear()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shlex
 import subprocess
@@ -9,7 +10,7 @@ import tempfile
 from pathlib import Path
 from typing import ClassVar
 
-from textual import events
+from textual import events, work
 from textual.app import SuspendNotSupported
 from textual.binding import Binding, BindingType
 from textual.message import Message
@@ -64,8 +65,10 @@ class PromptEditor(TextArea):
 
     Args:
         text: Initial text.
-        history: Earlier prompts for Up/Down; sent prompts are added to it and saved in a
-            worker thread. Default: ``PromptHistory.load()`` (the data dir's file).
+        history: Earlier prompts for Up/Down (kept as ``prompt_history``: ``history`` is
+            TextArea's undo); sent prompts are added to it and saved off the event loop, a
+            failed save said once in a notification. Default: ``PromptHistory.load()``, the
+            data dir's ``prompts.json``.
         placeholder: Shown while the box is empty; the default says how to send and how to
             insert a newline.
         max_lines: Lines of text before the box scrolls instead of growing.
@@ -138,6 +141,7 @@ class PromptEditor(TextArea):
         self.prompt_history = history if history is not None else PromptHistory.load()
         self.max_lines = max_lines
         self._recall: Recall | None = None
+        self._told_save_failed = False
         # Set once the terminal has reported Shift+Enter: it can be offered from then on.
         self._shift_enter_seen = False
         self._custom_placeholder = placeholder is not None
@@ -169,11 +173,20 @@ class PromptEditor(TextArea):
         if not text:
             return
         if self.prompt_history.add(text):
-            self.run_worker(self.prompt_history.save, thread=True, group="prompt-history",
-                            exit_on_error=False)
+            self._save_history()
         self._recall = None
         self.clear()
         self.post_message(self.Submitted(self, text))
+
+    @work(group="prompt-history", exit_on_error=False)
+    async def _save_history(self) -> None:
+        # fsync can take tens of ms on a busy disk: never on the event loop.
+        saved = await asyncio.to_thread(self.prompt_history.save)
+        error = self.prompt_history.error
+        if not saved and error and not self._told_save_failed:
+            self._told_save_failed = True  # once: a read-only home stays read-only
+            self.notify(neutralise(error), title="Prompt history", severity="warning",
+                        markup=False)
 
     def action_newline(self, key: str = "") -> None:
         if key == "shift+enter" and not self._shift_enter_seen:

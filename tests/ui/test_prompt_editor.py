@@ -253,6 +253,21 @@ async def test_a_corrupt_history_file_starts_empty_and_is_rewritten(tmp_path) ->
     assert json.loads(path.read_text())["prompts"] == ["draft"]
 
 
+async def test_a_history_that_cannot_be_saved_is_said_once(tmp_path) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")  # a file where the data dir should be
+    app = EditorHost(PromptHistory.load(blocker / "prompts.json"))
+    async with app.run_test() as pilot:
+        for prompt in ("first", "second"):
+            await pilot.press(*prompt, "enter")
+            await app.workers.wait_for_complete()
+        await pilot.press("up", "up")
+        assert app.editor.text == "first"  # recall still works, from memory
+    assert app.submitted == ["first", "second"]
+    assert [note for note in app.notes if "not saved" in note] == [
+        f"prompt history not saved to {blocker / 'prompts.json'}: File exists"]
+
+
 async def test_a_recalled_prompt_from_a_tampered_file_shows_no_controls(tmp_path) -> None:
     path = tmp_path / "prompts.json"
     path.write_text(json.dumps({"version": 1, "prompts": ["title \x1b]0;pwned\x07 here"]}))
