@@ -72,6 +72,9 @@ class PromptEditor(TextArea):
         placeholder: Shown while the box is empty; the default says how to send and how to
             insert a newline.
         max_lines: Lines of text before the box scrolls instead of growing.
+        clear_on_submit: Clear the box as Enter sends (the default). False leaves the text
+            for the app to ``clear()`` once it has really started the run, so a prompt it
+            refuses ("a run is in progress") stays where the person typed it.
     """
 
     DEFAULT_CSS = """
@@ -103,8 +106,9 @@ class PromptEditor(TextArea):
     ]
 
     class Submitted(Message):
-        """Enter was pressed on a prompt that is not blank. The box is cleared already; an
-        app that cannot send now gives the text back with ``editor.restore(text)``."""
+        """Enter was pressed on a prompt that is not blank. Unless the editor was made with
+        ``clear_on_submit=False``, the box is cleared already: an app that cannot send now
+        gives the text back with ``event.editor.restore(event.text)``."""
 
         def __init__(self, editor: PromptEditor, text: str) -> None:
             super().__init__()
@@ -122,6 +126,7 @@ class PromptEditor(TextArea):
         history: PromptHistory | None = None,
         placeholder: str | None = None,
         max_lines: int = MAX_LINES,
+        clear_on_submit: bool = True,
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
@@ -140,6 +145,7 @@ class PromptEditor(TextArea):
         )
         self.prompt_history = history if history is not None else PromptHistory.load()
         self.max_lines = max_lines
+        self.clear_on_submit = clear_on_submit
         self._recall: Recall | None = None
         self._told_save_failed = False
         # Set once the terminal has reported Shift+Enter: it can be offered from then on.
@@ -175,7 +181,8 @@ class PromptEditor(TextArea):
         if self.prompt_history.add(text):
             self._save_history()
         self._recall = None
-        self.clear()
+        if self.clear_on_submit:
+            self.clear()
         self.post_message(self.Submitted(self, text))
 
     @work(group="prompt-history", exit_on_error=False)

@@ -34,8 +34,9 @@ class EditorHost(App[None]):
         Binding("q", "quit", "Quit", id="quit", show=False)]
 
     def __init__(self, history: PromptHistory | None = None, *, out: Path | None = None,
-                 text: str = "") -> None:
+                 text: str = "", clear_on_submit: bool = True) -> None:
         super().__init__()
+        self.clear_on_submit = clear_on_submit
         self.history = history
         self.out = out
         self.text = text
@@ -44,7 +45,8 @@ class EditorHost(App[None]):
 
     def compose(self) -> ComposeResult:
         yield Label("Workbench panes go here.", id="above")
-        yield PromptEditor(self.text, history=self.history, id="prompt")
+        yield PromptEditor(self.text, history=self.history, id="prompt",
+                           clear_on_submit=self.clear_on_submit)
         yield Footer()
 
     def on_mount(self) -> None:

@@ -42,6 +42,18 @@ async def test_enter_sends_the_text_and_clears_the_box(tmp_path) -> None:
         assert app.editor.text == ""
 
 
+async def test_without_clear_on_submit_the_app_clears_when_it_really_sends(tmp_path) -> None:
+    app = EditorHost(history_at(tmp_path), clear_on_submit=False)
+    async with app.run_test() as pilot:
+        await pilot.press(*"refused for now", "enter")
+        await pilot.pause()
+        assert app.submitted == ["refused for now"]
+        assert app.editor.text == "refused for now"  # still there for a second try
+        app.editor.clear()
+        await pilot.press("up")
+        assert app.editor.text == "refused for now"  # and in the recall already
+
+
 async def test_a_blank_prompt_is_not_sent(tmp_path) -> None:
     app = EditorHost(history_at(tmp_path))
     async with app.run_test() as pilot:
