@@ -134,7 +134,8 @@ class CountingStore(Store):
 
 async def test_typing_searches_once_after_a_pause(db) -> None:
     await seed_three(db)
-    app = HistoryHost(db, now=NOW)
+    # A long pause, so a slow machine's gaps between keys never pass for one.
+    app = HistoryHost(db, now=NOW, debounce_s=1.0)
     async with app.run_test(size=(100, 30)) as pilot:
         screen = await opened(pilot, app)
         store = CountingStore(screen.store.db)
@@ -143,7 +144,7 @@ async def test_typing_searches_once_after_a_pause(db) -> None:
         await pilot.press(*"csv quo")
         assert store.searches == []  # nothing while typing
         assert len(row_texts(screen)) == 3
-        await settle(pilot, app)
+        await settle(pilot, app, 1.2)
         assert store.searches == ["csv quo"]  # one query, for the whole text
         assert [r.split("\n")[0] for r in row_texts(screen)] == ["parse a csv with quotes"]
         assert status(screen) == "1 session matches “csv quo”"
