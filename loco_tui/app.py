@@ -1,6 +1,11 @@
-"""The Loco workbench: a prompt bar, live member panes, a judge pane, a routing trace and a
-model sidebar. It renders events and sends commands to the controller; it never calls a
-provider itself.
+"""The Loco workbench: live member panes, a judge pane, the conversation so far, a routing
+trace, a model sidebar and a prompt editor. It renders events and sends commands to the
+controller; it never calls a provider itself.
+
+A session (a conversation) is always open: each prompt is a turn of it, and every member,
+the judge and every workflow phase sees the turns before (see ``loco_tui.sessions``). The
+panes show the current turn; earlier turns move to the transcript below them. Sessions are
+kept in the store and reopen from the history screen.
 
 Everything shown that came from a model, a server or a file is plain, neutralised text:
 panes, titles, the trace, the sidebar and notifications never parse it as markup and never
@@ -9,34 +14,48 @@ pass a control sequence to the terminal.
 
 from __future__ import annotations
 
+import asyncio
 import gc
+import time
 from collections import deque
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from textual import on, work
-from textual.app import App, ComposeResult
-from textual.binding import Binding
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Footer, Header, Input
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import Footer, Header, Input, TextArea
 
 from loco_tui.registry import LoadedRegistry
 from loco_tui.registry.schema import Registry
-from loco_tui.safe_text import neutralise, neutralise_line
+from loco_tui.safe_text import has_controls, neutralise, neutralise_line
+from loco_tui.sessions import Session, Turn
 from loco_tui.widgets.member_pane import MemberPane
+from loco_tui.widgets.messages import CopyRequested, ZoomRequested
+from loco_tui.widgets.prompt_editor import PromptEditor
 from loco_tui.widgets.routing_trace import RoutingTrace
 from loco_tui.widgets.sidebar import ModelSidebar
+from loco_tui.widgets.transcript import Transcript
 
 if TYPE_CHECKING:
     from textual.notifications import SeverityLevel
 
     from loco_tui.controller import Controller
-    from loco_tui.events import Event, Parse, Verdict
+    from loco_tui.events import Event, Parse, RunFinished, Verdict
     from loco_tui.orchestrator import RunRequest
+    from loco_tui.store import Store
 
 # Repainting panes per token cannot keep up with 4 panes x 500 tok/s; 30 Hz batches can.
 FRAME_S = 1 / 30
+# Below this width the sidebar folds away (Ctrl+B shows it) and panes stack.
+NARROW_COLUMNS = 110
+# A pane narrower than this reads badly side by side: stack the panes instead.
+MIN_PANE_COLUMNS = 28
 
 TargetKind = Literal["ensemble", "role", "auto", "workflow"]
 
@@ -49,6 +68,8 @@ class UiSettings:
     watch_config: bool = True
     health_interval_s: float = 15.0
     seed: int | None = None  # fixes the judge's label shuffle (tests, reproducible demos)
+    history: bool = True  # record runs and keep sessions in the store
+    remember_preferences: bool = True  # theme and sidebar, in the data dir
 
 
 @dataclass(frozen=True)
@@ -60,7 +81,7 @@ class Target:
     def label(self) -> str:
         return "auto-route" if self.kind == "auto" else f"{self.kind} {self.name}"
 
-    def request(self, prompt: str) -> RunRequest:
+    def request(self, prompt: str, session: Session) -> RunRequest:
         from loco_tui.orchestrator import RunRequest
 
         return RunRequest(
@@ -68,6 +89,9 @@ class Target:
             role=self.name if self.kind == "role" else None,
             ensemble=self.name if self.kind == "ensemble" else None,
             workflow=self.name if self.kind == "workflow" else None,
+            session=session.id,
+            turn=len(session.turns),
+            thread=tuple(session.turns),
         )
 
 
@@ -81,23 +105,63 @@ def targets_of(registry: Registry) -> list[Target]:
     )
 
 
+@dataclass(frozen=True)
+class ReplayRequest:
+    """Open the workbench on a stored run, re-streamed at ``speed`` (0: at once)."""
+
+    run_id: str
+    speed: float = 1.0
+
+
+@dataclass
+class CurrentTurn:
+    """What the panes show: the run of the session's newest turn."""
+
+    prompt: str
+    run_id: str | None = None
+    finished: RunFinished | None = None
+    proposals: dict[str, str] = field(default_factory=dict)  # member -> final text
+    judge_pick: str | None = None
+    person_pick: str | None = None
+
+
+class WorkbenchBody(Horizontal):
+    """The sidebar and the main column; fits the layout to the space it gets."""
+
+    def on_resize(self) -> None:
+        app = self.app
+        if isinstance(app, LocoApp):
+            app._fit_layout()
+
+
 class LocoApp(App[None]):
-    """Keys: Enter sends the prompt, Esc cancels the run, Ctrl+T changes the target,
-    Ctrl+R switches the model a role uses first, Ctrl+O shows how the parser read each
-    reply, Ctrl+L clears the panes, Ctrl+Q quits
-    (q too when the prompt is not focused)."""
+    """Keys: Enter sends the prompt (Ctrl+J inserts a newline), Esc cancels the run, Ctrl+T
+    chooses the target, Ctrl+R switches the model a role uses first, Ctrl+N starts a new
+    session, F2 (Ctrl+H where the terminal tells it from Backspace) opens the history,
+    Ctrl+O shows how the parser read each reply, Ctrl+B toggles the sidebar, Ctrl+L clears
+    the panes, Tab moves between panes (then c copy, C copy code, z zoom, r raw, 1-9
+    continue with a pane), F1 lists the keys that apply where you are, Ctrl+P the palette,
+    Ctrl+Q quits (q too when you are not typing)."""
 
     CSS_PATH = "loco.tcss"
     TITLE = "Loco"
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel_run", "Cancel run", id="cancel_run", priority=True),
-        Binding("ctrl+t", "next_target", "Target", id="next_target", priority=True),
-        # Enter sends; Ctrl+Enter too where the terminal reports it (ctrl+j in most).
-        Binding("ctrl+enter,ctrl+j", "send", "Send", id="send", show=False, priority=True),
+        Binding("ctrl+t", "choose_target", "Target", id="choose_target", priority=True),
         Binding("ctrl+r", "switch_role", "Roles", id="switch_role"),
+        Binding("ctrl+n", "new_session", "New", id="new_session"),
+        Binding("f2,ctrl+h", "history", "History", id="history", key_display="F2"),
         Binding("ctrl+o", "parse_trace", "Parse trace", id="parse_trace"),
-        Binding("ctrl+l", "clear", "Clear", id="clear"),
-        Binding("q", "quit", "Quit", id="quit"),
+        Binding("ctrl+b", "toggle_sidebar", "Sidebar", id="toggle_sidebar", show=False),
+        Binding("ctrl+g", "toggle_trace", "Trace", id="toggle_trace", show=False),
+        Binding("ctrl+l", "clear", "Clear", id="clear", show=False),
+        Binding("ctrl+y", "sync_scroll", "Sync scroll", id="sync_scroll", show=False),
+        Binding("f1", "show_keys", "Keys", id="show_keys"),
+        Binding("question_mark", "show_keys_unless_typing", "Keys", id="show_keys_q",
+                show=False),
+        *[Binding(str(n), f"continue_with({n})", f"Continue with pane {n}",
+                  id=f"continue_with_{n}", show=False) for n in range(1, 10)],
+        Binding("q", "quit", "Quit", id="quit", show=False),
         Binding("ctrl+q", "quit", "Quit", id="quit_ctrl", show=False, priority=True),
     ]
 
@@ -107,6 +171,7 @@ class LocoApp(App[None]):
         *,
         settings: UiSettings | None = None,
         controller: Controller | None = None,
+        replay: ReplayRequest | None = None,
     ) -> None:
         super().__init__()
         self.loaded = loaded
@@ -114,8 +179,15 @@ class LocoApp(App[None]):
         # Built after the first frame unless given: the orchestration stack (events, parser,
         # providers) costs ~0.18 s of imports that the first frame does not need.
         self.controller: Controller | None = controller
+        self.store: Store | None = None
+        self.history_problem: str | None = None
+        self._history_ready = asyncio.Event()
+        self._replay = replay
         self._inbox: deque[Event] = deque()
         self.registry_error: str | None = None
+        self.session = Session()
+        self.current: CurrentTurn | None = None
+        self._last_prompt: str | None = None
         # The last run's parser events per member, for the parse-trace screen.
         self._parsed: dict[str, list[Parse]] = {}
         self._titles: dict[str, str] = {}
@@ -125,26 +197,36 @@ class LocoApp(App[None]):
         # Roles switched live (Ctrl+R) for this registry, and why some switches were dropped.
         self._switched_roles: set[str] = set(loaded.overrides_applied)
         self._warnings: list[str] = list(loaded.warnings)
+        self._sidebar_wanted = True
+        self._sync_scroll = False
         self.sub_title = neutralise_line(loaded.source)
 
     # -- layout ----------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         yield Header()
-        with Horizontal(id="body"):
+        with WorkbenchBody(id="body"):
             yield ModelSidebar(show_latency=self.settings.show_rates, id="sidebar")
             with Vertical(id="main"):
                 yield Horizontal(id="members")
                 yield MemberPane("judge", "judge", show_rates=self.settings.show_rates,
                                  id="judge")
-                yield RoutingTrace(id="trace")
-                yield Input(placeholder="Ask the models…  (Enter sends, Esc cancels)",
-                            id="prompt")
+                with Horizontal(id="lower"):
+                    yield Transcript(id="transcript")
+                    yield RoutingTrace(id="trace")
+        # The box is cleared when a run really starts: a refused prompt stays where it was.
+        yield PromptEditor(id="prompt", clear_on_submit=False)
         yield Footer()
 
     def on_mount(self) -> None:
+        from loco_tui.themes import LOCO_THEMES
+
+        for theme in LOCO_THEMES:
+            self.register_theme(theme)
+        self._load_preferences()
+        self.query_one("#transcript").display = False
         self._show_idle()
         self._refresh_sidebar()
-        self.query_one("#prompt", Input).focus()
+        self.prompt.focus()
         for warning in self._warnings:
             self.trace.note(f"⚠ {warning}", "yellow")
         self.call_after_refresh(self._boot)
@@ -162,18 +244,22 @@ class LocoApp(App[None]):
         self.set_interval(FRAME_S, self._drain)
         self._credential_warnings()
         self._health_loop()
+        self._open_history()
         if self.loaded.path is not None and self.settings.watch_config:
             self._watch_registry(self.loaded.path)
 
-    def _credential_warnings(self) -> None:
-        from loco_tui.inventory import credential_warnings
+    def _fit_layout(self) -> None:
+        """Fold the sidebar and stack the panes when the terminal is narrow."""
+        width = self.query_one(WorkbenchBody).size.width or self.size.width
+        sidebar = self.query_one(ModelSidebar)
+        sidebar.display = self._sidebar_wanted and width >= NARROW_COLUMNS
+        members = self.query_one("#members")
+        count = max(1, len(members.children))
+        room = width - (ModelSidebar.WIDTH if sidebar.display else 0)
+        members.set_class(room / count < MIN_PANE_COLUMNS, "-stacked")
+        self.set_class(self.size.height < 30, "-short")
 
-        for warning in credential_warnings(self.registry):
-            if warning not in self._warnings:
-                self._warnings.append(warning)
-                self.trace.note(f"⚠ {warning}", "yellow")
-        self._refresh_sidebar()
-
+    # -- properties --------------------------------------------------------------------------
     @property
     def registry(self) -> Registry:
         return self.controller.registry if self.controller else self.loaded.registry
@@ -186,6 +272,14 @@ class LocoApp(App[None]):
     def trace(self) -> RoutingTrace:
         return self.query_one("#trace", RoutingTrace)
 
+    @property
+    def prompt(self) -> PromptEditor:
+        return self.query_one("#prompt", PromptEditor)
+
+    @property
+    def transcript(self) -> Transcript:
+        return self.query_one("#transcript", Transcript)
+
     def say(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
             timeout: float | None = None) -> None:
         """A notification of untrusted text (registry errors, server messages): shown as
@@ -197,12 +291,80 @@ class LocoApp(App[None]):
     async def on_unmount(self) -> None:
         if self.controller is not None:
             await self.controller.aclose()
+        if self.store is not None:
+            await self.store.aclose()
 
-    # -- commands --------------------------------------------------------------------------
-    @on(Input.Submitted, "#prompt")
-    def _send(self, event: Input.Submitted) -> None:
-        prompt = event.value.strip()
-        if not prompt:
+    # -- history (the store) -----------------------------------------------------------------
+    @work(exclusive=True, group="history", exit_on_error=False)
+    async def _open_history(self) -> None:
+        """Open the store; with none, history is off (said in the sidebar), nothing else."""
+        try:
+            if self.settings.history:
+                from loco_tui.store import Store, StoreError
+
+                try:
+                    self.store = await Store.open()
+                except StoreError as exc:
+                    self.history_problem = str(exc)
+                    self.trace.note(f"history off: {exc}", "yellow")
+                else:
+                    assert self.controller is not None
+                    if self.controller.recorder is None:
+                        self.controller.attach_store(self.store)
+        finally:
+            self._history_ready.set()
+            self._refresh_sidebar()
+        if self._replay is not None:
+            await self._play_stored_run(self._replay.run_id, self._replay.speed)
+
+    async def _play_stored_run(self, run_id: str, speed: float) -> None:
+        """Re-stream a stored run into the panes (never re-recorded: the events go to the
+        panes directly, not through the controller and its recorder)."""
+        from loco_tui.store import StoreError, play
+
+        if self.store is None:
+            self.say(f"cannot replay {run_id}: {self.history_problem or 'history is off'}",
+                     severity="error")
+            return
+        try:
+            events = await self.store.events(run_id)
+            detail = await self.store.run(run_id)
+            session = await self.store.session(detail.run.session_id)
+        except StoreError as exc:
+            self.say(str(exc), severity="error")
+            return
+        earlier = []
+        for turn in session.turns:
+            if turn.run_id == detail.run.id:
+                break
+            earlier.append(turn)
+        # Follow-ups continue the session after its newest turn, whichever run replays.
+        self._open_session(session, earlier)
+        self.trace.note(f"replaying run {detail.run.id}"
+                        + (f" at {speed:g}x" if speed else ""), "magenta")
+        self._begin_turn(detail.run.prompt)
+        await play(events, self._inbox.append, speed)
+
+    @property
+    def history_off(self) -> str | None:
+        """Why sessions are not being kept (None while they are)."""
+        if not self.settings.history:
+            return None
+        if self.history_problem is not None:
+            return self.history_problem
+        return self.controller.history_error if self.controller else None
+
+    # -- sending -----------------------------------------------------------------------------
+    @on(PromptEditor.Submitted, "#prompt")
+    async def _submitted(self, event: PromptEditor.Submitted) -> None:
+        await self.send(event.text)
+
+    async def send(self, text: str) -> None:
+        """Run ``text`` as the next turn of the session on the current target. The text goes
+        as typed (the editor already trims blank lines): the indentation of a pasted code
+        block's first line is part of it."""
+        prompt = text
+        if not prompt.strip():
             return
         if self.controller is None:
             self.say("Still starting up: try again in a moment.", severity="warning")
@@ -210,30 +372,60 @@ class LocoApp(App[None]):
         if self.running:
             self.say("A run is in progress: Esc cancels it.", severity="warning")
             return
+        await self._history_ready.wait()  # a run started before the store opened is lost
         from loco_tui.orchestrator import RunError
 
-        request = self._target.request(prompt)
+        request = self._target.request(prompt, self.session)
         try:
             self.controller.validate(request)
         except RunError as exc:
             self.say(str(exc), severity="error")
             return
-        event.input.value = ""
-        self._reset_panes()
-        self._parsed.clear()
-        self._titles.clear()
+        self.prompt.clear()
+        self._last_prompt = prompt
+        self._archive_current()
+        self._begin_turn(prompt)
         self.trace.note(f"› {prompt}", "bold")
         self.controller.start(request, seed=self.settings.seed)
 
-    def action_send(self) -> None:
-        prompt = self.query_one("#prompt", Input)
-        prompt.post_message(Input.Submitted(prompt, prompt.value))
+    def _begin_turn(self, prompt: str) -> None:
+        self._reset_panes()
+        self._parsed.clear()
+        self._titles.clear()
+        self.current = CurrentTurn(prompt)
+
+    def _archive_current(self) -> None:
+        """The turn the panes show becomes history: it moves to the transcript."""
+        if self.current is None or self.current.finished is None:
+            return
+        turn = self.session.turns[-1] if self.session.turns else None
+        if turn is not None and turn.run_id == self.current.run_id:
+            self.transcript.add(turn, chosen_by_person=self.current.person_pick is not None)
+            self.transcript.display = True
+            self._fit_layout()
+        self.current = None
 
     async def action_cancel_run(self) -> None:
         if not self.running or self.controller is None:
             return
         await self.controller.cancel()
         self._drain()
+
+    async def action_rerun(self) -> None:
+        if self._last_prompt is not None:
+            await self.send(self._last_prompt)
+
+    def action_choose_target(self) -> None:
+        from loco_tui.screens.target_picker import TargetPicker
+
+        def chosen(target: Target | None) -> None:
+            if target is not None:
+                self._target = target
+                if not self.running:
+                    self._show_idle()
+                self._refresh_sidebar()
+
+        self.push_screen(TargetPicker(self._targets, self._target), chosen)
 
     def action_next_target(self) -> None:
         if not self._targets:
@@ -243,6 +435,106 @@ class LocoApp(App[None]):
         self._show_idle()
         self._refresh_sidebar()
 
+    # -- sessions ----------------------------------------------------------------------------
+    def action_new_session(self) -> None:
+        if self.running:
+            self.say("A run is in progress: Esc cancels it first.", severity="warning")
+            return
+        self._open_session(Session(), [])
+        self._show_idle()
+        self.trace.note("new session", "magenta")
+        self.prompt.focus()
+
+    def _open_session(self, session: Session, earlier: list[Turn]) -> None:
+        """Make ``session`` the one follow-ups continue; ``earlier`` turns go to the
+        transcript (the one the panes will show is not among them)."""
+        self.session = session
+        self.current = None
+        self.transcript.show(earlier)
+        self.transcript.display = bool(earlier)
+        title = session.title or (session.turns[0].prompt if session.turns else None)
+        self.sub_title = neutralise_line(title[:60] if title else self.loaded.source)
+        self._fit_layout()
+
+    def action_history(self) -> None:
+        if self.store is None:
+            self.say(f"History is off: {self.history_problem or 'still opening'}",
+                     severity="warning")
+            return
+        if self.running:
+            self.say("A run is in progress: Esc cancels it first.", severity="warning")
+            return
+        from loco_tui.screens.history import HistoryScreen
+
+        def chosen(session_id: str | None) -> None:
+            if session_id is not None:
+                self._reopen(session_id)
+
+        self.push_screen(HistoryScreen(self.store), chosen)
+
+    @work(exclusive=True, group="reopen", exit_on_error=False)
+    async def _reopen(self, session_id: str) -> None:
+        """Reopen a stored session: earlier turns in the transcript, the last one in the
+        panes (re-rendered from its stored events), ready for a follow-up."""
+        from loco_tui.store import StoreError
+
+        assert self.store is not None
+        try:
+            session = await self.store.session(session_id)
+            events = await self.store.events(session.turns[-1].run_id) \
+                if session.turns and session.turns[-1].run_id else []
+        except StoreError as exc:
+            self.say(str(exc), severity="error")
+            return
+        last = session.turns[-1] if session.turns else None
+        self._open_session(session, session.turns[:-1])
+        self.trace.note(f"reopened session {session.id}", "magenta")
+        if last is not None:
+            self._begin_turn(last.prompt)
+            self._inbox.extend(events)
+            self._drain()
+            current = self.current
+            if current is not None and current.finished is not None \
+                    and last.answer_from != current.finished.answer_from:
+                # A person chose another pane than the judge: show it again.
+                current.person_pick = last.answer_from
+                for member, pane in self._panes.items():
+                    pane.mark_chosen(member == last.answer_from)
+        self.prompt.focus()
+
+    def action_continue_with(self, n: int) -> None:
+        """Continue with pane ``n``'s answer instead of the judge's pick (a human verdict,
+        stored beside the judge's, and what the next turn sees)."""
+        self._choose_pane(n)
+
+    @work(exclusive=True, group="choose", exit_on_error=False)
+    async def _choose_pane(self, n: int) -> None:
+        current = self.current
+        if current is None or current.finished is None or current.run_id is None:
+            self.say("Choose a pane once a run has finished.", severity="warning")
+            return
+        members = [m for m in self._panes if m in current.proposals]
+        if n > len(members):
+            self.say(f"There is no pane {n} with an answer.", severity="warning")
+            return
+        member = members[n - 1]
+        text = current.proposals[member]
+        if self.store is not None and self.controller is not None:
+            from loco_tui.store import StoreError
+
+            try:
+                await self.controller.flush_history()
+                await self.store.record_human_verdict(current.run_id, member)
+            except StoreError as exc:
+                self.say(f"Your choice was not saved: {exc}", severity="error")
+        self.session.with_answer(current.run_id, text, member)
+        current.person_pick = member
+        for pane_member, pane in self._panes.items():
+            pane.mark_chosen(pane_member == member)
+        self.trace.note(f"☆ you chose {member}: the next turn continues from its answer",
+                        "bold magenta")
+
+    # -- the registry ------------------------------------------------------------------------
     def action_switch_role(self) -> None:
         from loco_tui.screens.role_switcher import RoleSwitcher
 
@@ -272,6 +564,16 @@ class LocoApp(App[None]):
         what = "back to the registry's chain" if model_id is None else "now uses"
         self.trace.note(f"⇄ role {role} {what} {chain_now}", "cyan")
 
+    def _credential_warnings(self) -> None:
+        from loco_tui.inventory import credential_warnings
+
+        for warning in credential_warnings(self.registry):
+            if warning not in self._warnings:
+                self._warnings.append(warning)
+                self.trace.note(f"⚠ {warning}", "yellow")
+        self._refresh_sidebar()
+
+    # -- views -------------------------------------------------------------------------------
     def action_parse_trace(self) -> None:
         from loco_tui.screens.parse_trace import ParseTraceScreen
 
@@ -283,32 +585,179 @@ class LocoApp(App[None]):
             self._show_idle()
             self.trace.clear()
 
+    def action_toggle_sidebar(self) -> None:
+        sidebar = self.query_one(ModelSidebar)
+        self._sidebar_wanted = not sidebar.display
+        if self._sidebar_wanted and self.size.width < NARROW_COLUMNS:
+            sidebar.display = True  # asked for on a narrow screen: show it anyway
+        else:
+            self._fit_layout()
+        self._save_preferences()
+
+    def action_toggle_trace(self) -> None:
+        lower = self.query_one("#lower")
+        lower.display = not lower.display
+
+    def action_sync_scroll(self) -> None:
+        self._sync_scroll = not self._sync_scroll
+        for pane in self._panes.values():
+            pane.report_scrolling = self._sync_scroll
+        self.say("Panes scroll together" if self._sync_scroll else "Panes scroll on their own",
+                 timeout=2)
+
+    def action_show_keys(self) -> None:
+        """The keys that apply where you are (Textual's help panel, beside the screen)."""
+        if self.screen.query("HelpPanel"):
+            self.action_hide_help_panel()
+        else:
+            self.action_show_help_panel()
+
+    def action_show_keys_unless_typing(self) -> None:
+        self.action_show_keys()
+
+    def action_zoom(self) -> None:
+        focused = self.focused
+        if isinstance(focused, MemberPane | Transcript):
+            self._zoom(focused)
+
+    @on(ZoomRequested)
+    def _zoom_requested(self, event: ZoomRequested) -> None:
+        self._zoom(event.widget)
+
+    def _zoom(self, widget: Widget) -> None:
+        screen = self.screen
+        if screen.maximized is not None:
+            screen.minimize()
+        else:
+            screen.maximize(widget, container=False)
+
+    @on(CopyRequested)
+    def _copy(self, event: CopyRequested) -> None:
+        if not event.text:
+            self.say(f"Nothing to copy: no {event.what} yet.", severity="warning", timeout=3)
+            return
+        # The clipboard gets what the screen shows: a control sequence in a reply must not
+        # ride along into a shell it is pasted into.
+        text = neutralise(event.text)
+        note = " (control characters shown as symbols)" if has_controls(event.text) else ""
+        self.copy_to_clipboard(text)
+        self.say(f"Copied {event.what}: {len(text):,} characters{note}", timeout=3)
+
+    @on(MemberPane.Scrolled)
+    def _pane_scrolled(self, event: MemberPane.Scrolled) -> None:
+        if not self._sync_scroll:
+            return
+        for pane in self._panes.values():
+            if pane is not event.pane and int(pane.scroll_y) != event.line:
+                pane.scroll_to_line(event.line)
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "cancel_run":
-            return True if self.running else None
+            # A modal screen's Esc closes the modal; here Esc only cancels a run.
+            return True if self.running and len(self.screen_stack) == 1 else None
+        if action in ("quit", "show_keys_unless_typing") or action.startswith("continue_with"):
+            # Letter and digit keys belong to the text being typed.
+            return not isinstance(self.focused, TextArea | Input)
         return True
+
+    # -- palette -----------------------------------------------------------------------------
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        """Every workbench action, in the palette (Ctrl+P)."""
+        yield from super().get_system_commands(screen)
+        commands = [
+            ("Send the prompt", "Run what is in the prompt box", self.action_send_prompt),
+            ("Cancel the run", "Stop every stream of the current run (Esc)",
+             self.action_cancel_run),
+            ("Rerun the last prompt", "Send the last prompt again, as a new turn",
+             self.action_rerun),
+            ("Choose the target", "Ensemble, auto-route, role or workflow (Ctrl+T)",
+             self.action_choose_target),
+            ("Switch a role's model", "Put another model first in a role (Ctrl+R)",
+             self.action_switch_role),
+            ("New session", "Start a new conversation (Ctrl+N)", self.action_new_session),
+            ("History", "Reopen, search, rename or delete sessions (F2)",
+             self.action_history),
+            ("Parse trace", "How the parser read each reply (Ctrl+O)", self.action_parse_trace),
+            ("Toggle the sidebar", "Show or hide the models sidebar (Ctrl+B)",
+             self.action_toggle_sidebar),
+            ("Toggle the trace", "Show or hide the conversation and trace (Ctrl+G)",
+             self.action_toggle_trace),
+            ("Scroll panes together", "Toggle scrolling every pane at once (Ctrl+Y)",
+             self.action_sync_scroll),
+            ("Zoom the focused pane", "Maximise it, or restore it (z)", self.action_zoom),
+            ("Clear the panes", "Empty the panes and the trace (Ctrl+L)", self.action_clear),
+        ]
+        for title, help_text, callback in commands:
+            yield SystemCommand(title, help_text, callback)
+        for member, pane in self._panes.items():
+            yield SystemCommand(f"Copy {member}'s answer", "As Markdown source",
+                                pane.action_copy_answer)
+            yield SystemCommand(f"Copy {member}'s last code block", "Its content only",
+                                pane.action_copy_code)
+        judge = self._panes.get("judge")
+        if judge is not None and judge.reason:
+            yield SystemCommand("Copy the verdict's reason", "Why the judge chose",
+                                judge.action_copy_reason)
+        if self.current is not None and self.current.finished is not None:
+            members = [m for m in self._panes if m in self.current.proposals]
+            for n, member in enumerate(members, start=1):
+                yield SystemCommand(f"Continue with pane {n} ({member})",
+                                    "Its answer is what the next turn sees",
+                                    lambda n=n: self.action_continue_with(n))
+
+    async def action_send_prompt(self) -> None:
+        await self.send(self.prompt.text)
+
+    # -- preferences -------------------------------------------------------------------------
+    def _load_preferences(self) -> None:
+        if not self.settings.remember_preferences:
+            return
+        from loco_tui.preferences import Preferences
+        from loco_tui.registry import data_dir
+
+        prefs = Preferences.load(data_dir())
+        if prefs.warning:
+            self.trace.note(prefs.warning, "yellow")
+        if prefs.theme and prefs.theme in self.available_themes:
+            self.theme = prefs.theme
+        self._sidebar_wanted = prefs.sidebar
+        self.theme_changed_signal.subscribe(self, lambda _theme: self._save_preferences())
+
+    def _save_preferences(self) -> None:
+        if not self.settings.remember_preferences:
+            return
+        from loco_tui.preferences import Preferences
+        from loco_tui.registry import data_dir
+
+        try:
+            Preferences(theme=self.theme, sidebar=self._sidebar_wanted).save(data_dir())
+        except OSError as exc:
+            self.trace.note(f"preferences not saved: {exc}", "yellow")
 
     # -- rendering events ------------------------------------------------------------------
     def _drain(self) -> None:
         """Apply queued events; consecutive deltas of a member become one append."""
-        if not self._inbox:
-            return
-        pending: dict[str, tuple[list[str], list[str]]] = {}
-        while self._inbox:
-            event = self._inbox.popleft()
-            if event.type == "delta":
-                answer, thinking = pending.setdefault(event.member, ([], []))
-                (thinking if event.channel == "thinking" else answer).append(event.text)
-                continue
+        if self._inbox:
+            pending: dict[str, tuple[list[str], list[str]]] = {}
+            while self._inbox:
+                event = self._inbox.popleft()
+                if event.type == "delta":
+                    answer, thinking = pending.setdefault(event.member, ([], []))
+                    (thinking if event.channel == "thinking" else answer).append(event.text)
+                    continue
+                self._flush_deltas(pending)
+                self._apply(event)
             self._flush_deltas(pending)
-            self._apply(event)
-        self._flush_deltas(pending)
+        if self.running:
+            now = time.monotonic()
+            for pane in self._panes.values():
+                pane.tick(now)
 
     def _flush_deltas(self, pending: dict[str, tuple[list[str], list[str]]]) -> None:
         for member, (answer, thinking) in pending.items():
             pane = self._panes.get(member)
             if pane is not None:
-                pane.append("".join(answer), "".join(thinking))
+                pane.append("".join(answer), "".join(thinking), len(answer) + len(thinking))
         pending.clear()
 
     def _apply(self, event: Event) -> None:
@@ -318,17 +767,23 @@ class LocoApp(App[None]):
             MemberStarted,
             Parse,
             RunFinished,
+            RunStarted,
             Verdict,
         )
 
         self.trace.show(event)
         match event:
+            case RunStarted():
+                if self.current is not None:
+                    self.current.run_id = event.run_id
             case MemberStarted():
                 title = event.model + (f" · {event.persona}" if event.persona else "")
                 self._titles[event.member] = title
                 self._pane(event.member).start(title, event.attempt, event.prompt_tokens)
             case MemberFinished():
-                self._pane(event.member).finish(event.stats, event.finish_reason)
+                self._pane(event.member).done(event.stats, event.finish_reason)
+                if self.current is not None and not event.member.endswith("judge"):
+                    self.current.proposals[event.member] = event.text
             case MemberFailed():
                 self._pane(event.member).fail(event.category, event.message)
             case Verdict():
@@ -336,12 +791,27 @@ class LocoApp(App[None]):
             case Parse():
                 self._parsed.setdefault(event.member, []).append(event)
             case RunFinished():
-                self.refresh_bindings()
-                if event.status == "failed":
-                    tail = f": {event.message}" if event.message else ""
-                    self.say(f"Run failed{tail}", severity="error")
+                self._finished(event)
             case _:
                 pass
+
+    def _finished(self, event: RunFinished) -> None:
+        current = self.current
+        if current is not None and current.run_id == event.run_id:
+            current.finished = event
+            turn = Turn(current.prompt, event.answer, event.answer_from,
+                        dict(current.proposals), event.run_id)
+            if not self.session.turns or self.session.turns[-1].run_id != event.run_id:
+                self.session.turns.append(turn)
+            if len(self.session.turns) == 1:
+                self.sub_title = neutralise_line(current.prompt[:60])
+        self.refresh_bindings()
+        if event.status == "failed":
+            tail = f": {event.message}" if event.message else ""
+            self.say(f"Run failed{tail}", severity="error")
+        if self.history_off:
+            self._refresh_sidebar()
+        self.prompt.focus()  # after a run, the next prompt
 
     def _show_verdict(self, event: Verdict) -> None:
         from loco_tui.widgets.trace_lines import confidence_text, verdict_headline
@@ -351,8 +821,11 @@ class LocoApp(App[None]):
             pane = self._panes.get(event.winner)
             if pane is not None:
                 pane.mark_winner(event.label or "winner")
+            if self.current is not None:
+                self.current.judge_pick = event.winner
         judge = self.query_one("#judge", MemberPane)
         judge.display = True
+        judge.reason = event.reason
         judge.status = f"{headline} · {confidence_text(event.confidence)}"
 
     def _pane(self, member: str) -> MemberPane:
@@ -363,7 +836,9 @@ class LocoApp(App[None]):
                 pane.display = True
             else:
                 pane = MemberPane(member, member, show_rates=self.settings.show_rates)
+                pane.report_scrolling = self._sync_scroll
                 self.query_one("#members").mount(pane)
+                self.call_after_refresh(self._fit_layout)
             self._panes[member] = pane
         return pane
 
@@ -388,22 +863,24 @@ class LocoApp(App[None]):
                                          show_rates=self.settings.show_rates))
         else:
             members.mount(MemberPane("-", self._target.label, show_rates=self.settings.show_rates))
+        self.call_after_refresh(self._fit_layout)
 
     def _refresh_sidebar(self) -> None:
+        warnings = list(self._warnings)
+        if self.history_off:
+            warnings.append(f"history off: {self.history_off}")
         self.query_one(ModelSidebar).show(
             self.registry,
             dict(self.controller.pool.health) if self.controller else {},
             self._target.label,
             self.registry_error,
             switched=self._switched_roles,
-            warnings=self._warnings,
+            warnings=warnings,
         )
 
     # -- background work -------------------------------------------------------------------
     @work(exclusive=True, group="health", exit_on_error=False)
     async def _health_loop(self) -> None:
-        import asyncio
-
         assert self.controller is not None
         while True:
             await self.controller.check_health()

@@ -48,10 +48,10 @@ class Controller:
         self.orchestrator = Orchestrator(self.pool)
         self._sinks: list[EventSink] = []
         self._critical: set[int] = set()
-        self.store = store
-        self.recorder: Recorder | None = store.recorder() if store is not None else None
-        if self.recorder is not None:
-            self.subscribe(self.recorder)
+        self.store: Store | None = None
+        self.recorder: Recorder | None = None
+        if store is not None:
+            self.attach_store(store)
         self._runs: dict[str, asyncio.Task[Status]] = {}
         # The first failure of a critical sink, and the sink: the caller reports it.
         self.sink_error: BaseException | None = None
@@ -141,6 +141,15 @@ class Controller:
 
     async def check_health(self) -> dict[str, Health]:
         return await self.pool.check_health()
+
+    def attach_store(self, store: Store) -> None:
+        """Record every run from now on (the workbench opens its store after the first
+        frame, so the controller may exist before it)."""
+        if self.recorder is not None:
+            raise RuntimeError("this controller already records into a store")
+        self.store = store
+        self.recorder = store.recorder()
+        self.subscribe(self.recorder)
 
     @property
     def history_error(self) -> str | None:

@@ -160,3 +160,63 @@ class Terminal:
                 self.proc.wait(5)
         os.close(self.master)
         return self.proc.returncode
+
+
+# -- the workbench, driven by Pilot ---------------------------------------------------------
+
+SIZE = (130, 40)
+
+
+def quiet_settings(**changes: object) -> object:
+    """Settings that keep the screen deterministic (no rates, no watcher, seeded judge)."""
+    from dataclasses import replace
+
+    from loco_tui.app import UiSettings
+
+    base = UiSettings(show_rates=False, watch_config=False, health_interval_s=3600, seed=7)
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def make_app(url: str, body: str = ENSEMBLE, **settings: object) -> object:
+    from loco_tui.app import LocoApp
+    from loco_tui.registry import LoadedRegistry
+
+    return LocoApp(LoadedRegistry(registry_for(url, body), path=Path("loco.toml")),
+                   settings=quiet_settings(**settings))  # type: ignore[arg-type]
+
+
+async def booted(app, pilot) -> None:
+    """The controller starts after the first frame and the store right after: wait."""
+    while app.controller is None or not app._history_ready.is_set():
+        await pilot.pause(0.01)
+
+
+async def settle(app, pilot, timeout: float = 10.0) -> None:
+    """Wait until the run is over and every queued event is on screen."""
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    await pilot.pause(0.05)
+    while app.controller.active_runs and loop.time() < deadline:
+        await pilot.pause(0.05)
+    await pilot.pause(0.1)
+    app._drain()
+    await pilot.pause()
+
+
+async def until(pilot, condition: Callable[[], bool], timeout: float = 8.0) -> None:
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition() and loop.time() < deadline:
+        await pilot.pause(0.05)
+    assert condition()
+
+
+async def type_prompt(pilot, text: str) -> None:
+    """Type into the prompt editor and send it with Enter."""
+    await pilot.click("#prompt")
+    await pilot.press(*text)
+    await pilot.press("enter")

@@ -24,10 +24,8 @@ role the registry no longer has, drops the whole override), and each drop is rep
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-import tempfile
 import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -35,6 +33,7 @@ from typing import Any
 
 import tomli_w
 
+from loco_tui.files import write_atomic
 from loco_tui.registry.schema import Registry
 
 log = logging.getLogger(__name__)
@@ -215,18 +214,4 @@ def _read_for_update(data_dir: Path) -> dict[str, Any]:
 
 
 def _write(data_dir: Path, document: dict[str, Any]) -> Path:
-    path = overrides_path(data_dir)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = _HEADER + tomli_w.dumps(document)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".overrides-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)  # atomic: a reader never sees half a file
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    return path
+    return write_atomic(overrides_path(data_dir), _HEADER + tomli_w.dumps(document))

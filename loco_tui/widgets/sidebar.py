@@ -28,6 +28,8 @@ class ModelSidebar(Static):
     (credentials in clear text, switches that no longer apply) stay on top until resolved.
     Every name shown may come from a file or a server: all of it is neutralised text."""
 
+    WIDTH = 34
+
     DEFAULT_CSS = """
     ModelSidebar {
         width: 34;

@@ -1,53 +1,25 @@
-"""The workbench driven like a user: Pilot types a prompt, panes fill from real HTTP streams;
-snapshots of the idle and finished screens (SVGs in tests/__snapshots__/)."""
+"""The workbench driven like a user: Pilot types a prompt, panes fill from real HTTP streams,
+Esc cancels, the target picker, hot reload, the sidebar, Ctrl+R and Ctrl+O."""
 
 from __future__ import annotations
 
-import asyncio
-from pathlib import Path
-
-import pytest
-from textual.widgets import Input, RichLog
-
-from loco_tui.app import LocoApp, UiSettings
+from loco_tui.app import LocoApp
 from loco_tui.registry import LoadedRegistry
-from loco_tui.testing.fake_ollama import FakeOllama
 from loco_tui.testing.script import Fault, Reply
 from loco_tui.widgets.member_pane import MemberPane
-from tests.common import ENSEMBLE, registry_for, trio_script
-
-SIZE = (130, 40)
-QUIET = UiSettings(show_rates=False, watch_config=False, health_interval_s=3600, seed=7)
-
-
-def make_app(url: str) -> LocoApp:
-    loaded = LoadedRegistry(registry_for(url, ENSEMBLE), path=Path("loco.toml"))
-    return LocoApp(loaded, settings=QUIET)
-
-
-async def settle(app: LocoApp, pilot, timeout: float = 10.0) -> None:
-    """Wait until the run is over and every queued event is on screen."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    await pilot.pause(0.05)
-    while app.controller.active_runs and loop.time() < deadline:
-        await pilot.pause(0.05)
-    await pilot.pause(0.1)
-    app._drain()
-    await pilot.pause()
-
-
-async def booted(app: LocoApp, pilot) -> None:
-    """The controller starts after the first frame; wait for it."""
-    while app.controller is None:
-        await pilot.pause(0.01)
-
-
-async def wait_for_health(app: LocoApp, pilot) -> None:
-    await booted(app, pilot)
-    while not app.controller.pool.health:
-        await pilot.pause(0.02)
-    await pilot.pause()
+from loco_tui.widgets.prompt_editor import PromptEditor
+from tests.common import (
+    ENSEMBLE,
+    SIZE,
+    booted,
+    make_app,
+    provider_toml,
+    quiet_settings,
+    settle,
+    trio_script,
+    type_prompt,
+    until,
+)
 
 
 async def test_typing_a_prompt_fills_every_pane(ollama_server):
@@ -55,8 +27,7 @@ async def test_typing_a_prompt_fills_every_pane(ollama_server):
     app = make_app(server.url)
     async with app.run_test(size=SIZE) as pilot:
         await booted(app, pilot)
-        await pilot.click("#prompt")
-        await pilot.press(*"dedupe a list", "enter")
+        await type_prompt(pilot, "dedupe a list")
         await settle(app, pilot)
         panes = {p.member: p for p in app.query(MemberPane)}
         assert set(panes) == {"m1", "m2", "m3", "judge"}
@@ -68,10 +39,10 @@ async def test_typing_a_prompt_fills_every_pane(ollama_server):
             assert panes[member].has_class("-done")
         winners = [p for p in panes.values() if p.has_class("-winner")]
         assert len(winners) == 1 and winners[0].member != "judge"
-        assert str(panes["m1"].border_title).startswith("m1 · alpha · skeptic")
-        trace = "\n".join(line.text for line in app.query_one("#trace", RichLog).lines)
-        assert "verdict: picked" in trace and "run ok" in trace
-        assert app.query_one("#prompt", Input).value == ""
+        assert panes["m1"].title.startswith("m1 · alpha · skeptic")
+        assert "verdict: picked" in app.trace.text and "run ok" in app.trace.text
+        assert app.query_one("#prompt", PromptEditor).text == ""
+        assert app.focused is app.query_one("#prompt")  # ready for the next prompt
 
 
 async def test_a_failed_member_shows_its_category_and_the_run_goes_on(ollama_server):
@@ -79,14 +50,13 @@ async def test_a_failed_member_shows_its_category_and_the_run_goes_on(ollama_ser
     app = make_app(server.url)
     async with app.run_test(size=SIZE) as pilot:
         await booted(app, pilot)
-        await pilot.press(*"go", "enter")
+        await type_prompt(pilot, "go")
         await settle(app, pilot)
         panes = {p.member: p for p in app.query(MemberPane)}
         assert panes["m2"].has_class("-failed")
-        assert "model_missing" in str(panes["m2"].border_subtitle)
+        assert "model_missing" in panes["m2"].status
         assert panes["m1"].has_class("-done") and panes["m3"].has_class("-done")
-        trace = "\n".join(line.text for line in app.query_one("#trace", RichLog).lines)
-        assert "run partial" in trace
+        assert "run partial" in app.trace.text
 
 
 async def test_escape_cancels_the_run_and_closes_the_streams(ollama_server):
@@ -95,66 +65,45 @@ async def test_escape_cancels_the_run_and_closes_the_streams(ollama_server):
     app = make_app(server.url)
     async with app.run_test(size=SIZE) as pilot:
         await booted(app, pilot)
-        await pilot.press(*"go", "enter")
+        await type_prompt(pilot, "go")
         await pilot.pause(0.4)
         assert app.controller.active_runs
         await pilot.press("escape")
         await settle(app, pilot)
         assert not app.controller.active_runs
-        assert await asyncio.to_thread(server.wait_for_no_connections, 3.0)
+        assert server.wait_for_no_connections(3.0)
         panes = {p.member: p for p in app.query(MemberPane)}
         assert all(panes[m].has_class("-failed") for m in ("m1", "m2", "m3"))
-        trace = "\n".join(line.text for line in app.query_one("#trace", RichLog).lines)
-        assert "run cancelled" in trace
+        assert "run cancelled" in app.trace.text
 
 
-async def test_ctrl_t_cycles_targets_and_shows_their_panes(ollama_server):
+async def test_ctrl_t_picks_a_target_from_a_filtered_list(ollama_server):
+    from textual.widgets import Input, OptionList
+
     server = ollama_server(trio_script())
     app = make_app(server.url)
     async with app.run_test(size=SIZE) as pilot:
         await booted(app, pilot)
         assert [p.member for p in app.query("#members MemberPane")] == ["m1", "m2", "m3"]
         await pilot.press("ctrl+t")
-        assert app._target.label == "auto-route"
+        await pilot.pause()
+        picker = app.screen
+        options = picker.query_one(OptionList)
+        assert options.option_count == len(app._targets)
+        await pilot.press(*"role cod")
+        await pilot.pause()
+        assert picker.query_one(Input).value == "role cod"
+        assert options.option_count == 1
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app._target.label == "role coder"
         assert len(app.query("#members MemberPane")) == 1
         assert not app.query_one("#judge").display
-        await pilot.press("ctrl+t")
-        assert app._target.label == "role coder"
-        await pilot.press(*"fix it", "ctrl+j")  # what most terminals send for Ctrl+Enter
+        await type_prompt(pilot, "fix it")
         await settle(app, pilot)
         panes = list(app.query("#members MemberPane"))
         assert [p.member for p in panes] == ["coder"]
         assert panes[0].text == "Alpha says use a set."
-
-
-# -- snapshots (plain `def`: snap_compare runs its own event loop) -----------------------------
-
-@pytest.fixture
-def snapshot_server():
-    with FakeOllama(trio_script()) as server:
-        yield server
-
-
-def test_snapshot_idle(snap_compare, snapshot_server):
-    app = make_app(snapshot_server.url)
-
-    async def ready(pilot):
-        app.query_one(Input).cursor_blink = False
-        await wait_for_health(app, pilot)
-
-    assert snap_compare(app, terminal_size=SIZE, run_before=ready)
-
-
-def test_snapshot_after_a_run(snap_compare, snapshot_server):
-    app = make_app(snapshot_server.url)
-
-    async def run(pilot):
-        app.query_one(Input).cursor_blink = False
-        await wait_for_health(app, pilot)
-        await pilot.press(*"dedupe a list", "enter")
-        await settle(app, pilot)
-
-    assert snap_compare(app, terminal_size=SIZE, run_before=run)
 
 
 async def test_saving_the_registry_reloads_it_and_a_broken_save_keeps_the_last_good(
@@ -165,35 +114,26 @@ async def test_saving_the_registry_reloads_it_and_a_broken_save_keeps_the_last_g
 
     server = ollama_server(trio_script())
     path = tmp_path / "loco.toml"
-    good = f'[providers.local]\nkind = "ollama"\nhost = "{server.url}"\n' + ENSEMBLE
+    good = provider_toml(server.url) + ENSEMBLE
     path.write_text(good)
-    settings = UiSettings(show_rates=False, watch_config=True, health_interval_s=3600, seed=7)
-    app = LocoApp(LoadedRegistry(load_registry(path), path=path), settings=settings)
-
-    async def until(condition, timeout: float = 8.0) -> None:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while not condition() and loop.time() < deadline:
-            await pilot.pause(0.05)
-        assert condition()
-
+    app = LocoApp(LoadedRegistry(load_registry(path), path=path),
+                  settings=quiet_settings(watch_config=True))
     async with app.run_test(size=SIZE) as pilot:
         await booted(app, pilot)
         await pilot.pause(0.5)  # the watcher is up
         path.write_text(good + '\n[ensembles.duo]\nmembers = [{ model = "alpha" }, '
                         '{ model = "beta" }]\n')
-        await until(lambda: "duo" in app.controller.registry.ensembles)
+        await until(pilot, lambda: "duo" in app.controller.registry.ensembles)
         assert any(t.name == "duo" for t in app._targets)
 
         path.write_text(good + "\n[models.broken\n")
-        await until(lambda: app.registry_error is not None)
+        await until(pilot, lambda: app.registry_error is not None)
         assert "loco.toml:" in app.registry_error
         assert "duo" in app.controller.registry.ensembles  # the last good registry stays
-        sidebar = str(app.query_one(ModelSidebar).render())
-        assert "Registry error" in sidebar
+        assert "Registry error" in str(app.query_one(ModelSidebar).render())
 
         path.write_text(good)
-        await until(lambda: app.registry_error is None)
+        await until(pilot, lambda: app.registry_error is None)
         assert "duo" not in app.controller.registry.ensembles
 
 
@@ -205,7 +145,8 @@ async def test_the_sidebar_marks_models_the_server_lacks_and_models_in_memory(ol
     script.loaded = {"alpha:7b"}
     app = make_app(ollama_server(script).url)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for_health(app, pilot)
+        await booted(app, pilot)
+        await until(pilot, lambda: bool(app.controller.pool.health))
         app._refresh_sidebar()
         shown = str(app.query_one(ModelSidebar).render())
         lines = {line.split()[1]: line for line in shown.splitlines() if "●" in line}
@@ -224,10 +165,11 @@ async def test_ctrl_r_switches_the_model_a_role_uses_first_without_touching_the_
 
     server = ollama_server(trio_script())
     path = tmp_path / "loco.toml"
-    path.write_text(f'# my notes\n[providers.local]\nkind = "ollama"\nhost = "{server.url}"\n'
-                    + ENSEMBLE)
+    path.write_text("# my notes\n" + provider_toml(server.url) + ENSEMBLE)
     before = path.read_bytes()
-    app = LocoApp(LoadedRegistry(load_registry(path), path=path), settings=QUIET)
+    registry = load_registry(path)
+    app = LocoApp(LoadedRegistry(registry, path=path, base=registry),
+                  settings=quiet_settings())
     async with app.run_test(size=SIZE) as pilot:
         await booted(app, pilot)
         await pilot.press("ctrl+r")
@@ -239,11 +181,11 @@ async def test_ctrl_r_switches_the_model_a_role_uses_first_without_touching_the_
         await pilot.pause(0.1)
         assert app.controller.registry.roles["coder"] == ["beta", "alpha"]
         # The switch is live: the next run of the role starts on beta.
-        await pilot.press("ctrl+t", "ctrl+t")
-        assert app._target.label == "role coder"
-        await pilot.press(*"go", "enter")
+        app._target = next(t for t in app._targets if t.label == "role coder")
+        await type_prompt(pilot, "go")
         await settle(app, pilot)
-        assert [p.text for p in app.query("#members MemberPane")] == ["Beta says sort first then scan."]
+        assert [p.text for p in app.query("#members MemberPane")] == [
+            "Beta says sort first then scan."]
     assert path.read_bytes() == before  # the user's file, comments and all, is untouched
     assert load_overrides(data_dir(), path) == {"coder": ["beta", "alpha"]}
 
@@ -257,7 +199,7 @@ async def test_ctrl_o_shows_how_the_parser_read_each_reply(ollama_server):
     app = make_app(server.url)
     async with app.run_test(size=SIZE) as pilot:
         await booted(app, pilot)
-        await pilot.press(*"read main.go", "enter")
+        await type_prompt(pilot, "read main.go")
         await settle(app, pilot)
         await pilot.press("ctrl+o")
         await pilot.pause()
@@ -268,3 +210,19 @@ async def test_ctrl_o_shows_how_the_parser_read_each_reply(ollama_server):
         await pilot.press("escape")
         await pilot.pause()
         assert not app.screen.query("#parse-trace")
+
+
+async def test_a_refused_prompt_stays_in_the_box(ollama_server):
+    slow = Reply(pieces=tuple(f" w{i}" for i in range(200)), piece_delay_s=0.05)
+    server = ollama_server(trio_script(alpha=slow, beta=slow, gamma=slow))
+    app = make_app(server.url)
+    async with app.run_test(size=SIZE) as pilot:
+        await booted(app, pilot)
+        await type_prompt(pilot, "first")
+        await pilot.pause(0.3)
+        await type_prompt(pilot, "second")
+        await pilot.pause(0.1)
+        assert app.query_one("#prompt", PromptEditor).text == "second"
+        await pilot.press("escape")
+        await settle(app, pilot)
+
