@@ -93,14 +93,13 @@ class PromptEditor(TextArea):
     }
     """
 
+    # Enter and the newline keys are handled in ``_on_key``, in the order keys arrive; these
+    # bindings name them in the footer and the keys panel (and for key remapping).
     BINDINGS: ClassVar[list[BindingType]] = [
-        # priority: Enter must send before TextArea inserts a newline for it.
-        Binding("enter", "submit", "Send", id="prompt_editor.submit", priority=True),
-        Binding("ctrl+j,ctrl+enter", "newline", "Newline", id="prompt_editor.newline",
-                priority=True),
-        # Its own binding so the editor learns that this terminal reports Shift+Enter.
+        Binding("enter", "submit", "Send", id="prompt_editor.submit"),
+        Binding("ctrl+j,ctrl+enter", "newline", "Newline", id="prompt_editor.newline"),
         Binding("shift+enter", "newline('shift+enter')", "Newline", show=False,
-                id="prompt_editor.newline_shift", priority=True),
+                id="prompt_editor.newline_shift"),
         # Replaces TextArea's Ctrl+E (end of line, which End still does).
         Binding("ctrl+e", "open_editor", "$EDITOR", id="prompt_editor.open_editor"),
     ]
@@ -281,6 +280,22 @@ class PromptEditor(TextArea):
         self.focus()
 
     # -- pastes and terminal keys ----------------------------------------------------------
+    async def _on_key(self, event: events.Key) -> None:
+        # Not priority bindings: the app runs those as a key arrives, before the characters
+        # typed just ahead of it (a fast typist, tmux send-keys, a terminal's burst) have
+        # reached the text, and Enter would send a prompt missing its last words.
+        if event.key == "enter":
+            event.stop()
+            event.prevent_default()
+            self.action_submit()
+            return
+        if event.key in NEWLINE_KEYS:
+            event.stop()
+            event.prevent_default()
+            self.action_newline(event.key)
+            return
+        await super()._on_key(event)
+
     async def _on_paste(self, event: events.Paste) -> None:
         # Whole, newlines and all, and never sent: Enter is a key, a paste is not.
         event.prevent_default()

@@ -321,3 +321,24 @@ def test_submitted_is_nested_in_the_widget_and_names_its_control() -> None:
     editor = PromptEditor(history=PromptHistory(None))
     message = PromptEditor.Submitted(editor, "hello")
     assert message.control is editor and message.text == "hello"
+
+
+async def test_enter_after_a_burst_of_keys_sends_every_character() -> None:
+    """Keys that arrive together (tmux send-keys, a fast typist) reach the text before
+    Enter sends it: a priority binding on Enter used to send an empty or partial prompt."""
+    app = EditorHost()
+    async with app.run_test() as pilot:
+        editor = app.editor
+        editor.focus()
+        await pilot.pause()
+        for character in "hello world":
+            key = "space" if character == " " else character
+            app.post_message(events.Key(key, character))
+        app.post_message(events.Key("enter", "\r"))
+        for character in "ab":
+            app.post_message(events.Key(character, character))
+        app.post_message(events.Key("ctrl+j", "\n"))
+        app.post_message(events.Key("c", "c"))
+        await pilot.pause(0.2)
+        assert app.submitted == ["hello world"]
+        assert editor.text == "ab\nc"
