@@ -158,6 +158,23 @@ def init(output: Path, ollama_hosts: tuple[str, ...], openai_urls: tuple[str, ..
 
 
 @main.command()
+@click.argument("run_id")
+@click.option("--speed", type=float, default=1.0, show_default=True,
+              help="2 = twice as fast; 0 = everything at once.")
+@click.option("--config", type=click.Path(path_type=Path), help=CONFIG_HELP)
+@click.pass_context
+def replay(ctx: click.Context, run_id: str, speed: float, config: Path | None) -> None:
+    """Re-stream a stored run (RUN_ID or a prefix of it) into the workbench, with its
+    original timing; a follow-up typed then continues its session."""
+    if speed < 0:
+        raise click.UsageError("--speed must be 0 or more")
+    loaded = _load(config or ctx.obj.get("config"))
+    from loco_tui.app import LocoApp, ReplayRequest
+
+    LocoApp(loaded, replay=ReplayRequest(run_id, speed)).run()
+
+
+@main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True)
 @click.option("--config", type=click.Path(path_type=Path), help=CONFIG_HELP)
