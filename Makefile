@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: setup run test bench lint clean
+.PHONY: setup run test bench lint screenshots clean
 
 # The first install builds llama-cpp-python from source (3-11 minutes on 2 cores); pip caches
 # the wheel, so later installs on the same machine take seconds. A portable x86-64-v3 build:
@@ -35,6 +35,10 @@ test: setup lint
 
 bench: setup
 	@for f in bench/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+
+# SVGs of the real workbench driven against the fake Ollama server (shown in README.md).
+screenshots: setup
+	$(BIN)/python scripts/screenshots.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

@@ -387,6 +387,7 @@ class LocoApp(App[None]):
         self._begin_turn(prompt)
         self.trace.note(f"› {prompt}", "bold")
         self.controller.start(request, seed=self.settings.seed)
+        self.refresh_bindings()  # Esc cancels now
 
     def _begin_turn(self, prompt: str) -> None:
         self._reset_panes()
