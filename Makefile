@@ -26,7 +26,7 @@ run: setup
 	$(BIN)/loco $(ARGS)
 
 lint: setup
-	$(BIN)/ruff check loco_tui tests bench
+	$(BIN)/ruff check loco_tui tests bench scripts
 	$(BIN)/mypy loco_tui
 	$(BIN)/lint-imports
 

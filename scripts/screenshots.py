@@ -79,18 +79,18 @@ async def shoot(out: Path) -> list[Path]:
         def app() -> LocoApp:
             return LocoApp(LoadedRegistry(registry, Path("loco.toml")), settings=settings)
 
-        async def ready(loco: LocoApp, pilot) -> None:  # noqa: ANN001 - Textual's Pilot
+        async def ready(loco: LocoApp, pilot) -> None:
             loco.prompt.cursor_blink = False
             while loco.controller is None or not loco.controller.pool.health:
                 await pilot.pause(0.05)
             loco._refresh_sidebar()
             await pilot.pause(0.2)
 
-        async def send(loco: LocoApp, pilot, text: str) -> None:  # noqa: ANN001
+        async def send(loco: LocoApp, pilot, text: str) -> None:
             loco.prompt.text = text
             await pilot.press("enter")
 
-        async def idle(loco: LocoApp, pilot) -> None:  # noqa: ANN001
+        async def idle(loco: LocoApp, pilot) -> None:
             while loco.running:
                 await pilot.pause(0.1)
             await pilot.pause(0.4)
