@@ -109,8 +109,15 @@ def assign_labels(members: list[str], rng: random.Random) -> dict[str, str]:
 
 def reversed_labels(labels: dict[str, str]) -> dict[str, str]:
     """The members of ``labels`` presented in the reverse order, labelled A, B, C again:
-    the second pass of a debiased judge (a member first becomes last, under a new label)."""
+    the second pass of a debiased judge (a member first becomes last, under a new label).
+
+    Reversing an odd number of proposals leaves the middle one where it was, so a judge
+    that always names the middle label would look consistent: that one swaps places with
+    the first, and every member is shown at another place, under another label."""
     order = list(reversed(list(labels.values())))
+    if len(order) % 2 == 1 and len(order) > 1:
+        middle = len(order) // 2
+        order[0], order[middle] = order[middle], order[0]
     return {string.ascii_uppercase[i]: member for i, member in enumerate(order)}
 
 

@@ -239,8 +239,13 @@ class Orchestrator:
     ) -> StepResult:
         specs = self._member_specs(ens, prompt, prefix, thread)
         if ens.mode == "parallel":
-            outcomes = list(await asyncio.gather(
-                *(stream_member(ctx, s, budget=self._budget) for s in specs)))
+            # A task group, not gather: cancelled, it waits for every member to report its
+            # cancellation before the run reports its own (a queued member stops at once,
+            # one mid-stream only once its connection is closed).
+            async with asyncio.TaskGroup() as group:
+                tasks = [group.create_task(stream_member(ctx, s, budget=self._budget))
+                         for s in specs]
+            outcomes = [task.result() for task in tasks]
         else:
             outcomes = []
             for spec in specs:

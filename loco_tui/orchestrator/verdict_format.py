@@ -3,7 +3,8 @@ the confidence read from the probabilities its model gave the label it chose.
 
 The schema admits exactly the labels the judge was shown (``"winner": {"enum": [...]}``), so
 even a 135M judge cannot name a label it never saw; a short ``reason`` comes first (evidence
-before the verdict, and bounded, so a small model's token budget still reaches the winner).
+before the verdict, and bounded, so a small model's token budget still reaches the winner),
+and the stated confidence is one of 0, 0.1, ... 1.
 A synthesis is not constrained: its answer is free text that a schema would only mangle.
 
 Where the server returns token log probabilities, the confidence is the probability the
@@ -27,7 +28,10 @@ from loco_tui.providers.base import TokenLogprob
 # Alternatives asked for per token: enough to see every label of a typical ensemble.
 MAX_TOP_LOGPROBS = 20
 REASON_MIN_CHARS = 8
-REASON_MAX_CHARS = 200
+REASON_MAX_CHARS = 120
+# A stated confidence in tenths: a bare JSON number lets a small model write sixteen digits
+# and an exponent, which can use up a 96-token budget before the object closes.
+CONFIDENCE_STEPS = tuple(round(n / 10, 1) for n in range(11))
 
 _WINNER_VALUE = re.compile(r'"winner"\s*:\s*"')
 
@@ -44,7 +48,7 @@ def verdict_schema(labels: Sequence[str], mode: str) -> dict[str, Any] | None:
     if mode == "synthesize":
         return None
     reason = {"type": "string", "minLength": REASON_MIN_CHARS, "maxLength": REASON_MAX_CHARS}
-    confidence = {"type": "number", "minimum": 0, "maximum": 1}
+    confidence = {"enum": list(CONFIDENCE_STEPS)}
     if mode == "pick":
         properties: dict[str, Any] = {
             "reason": reason, "winner": {"enum": list(labels)}, "confidence": confidence}
@@ -64,7 +68,9 @@ def matches_schema(reply: str, schema: dict[str, Any]) -> bool:
     """Whether ``reply`` is exactly one JSON object of ``schema``'s shape (its keys, and a
     winner among its labels): what a server that constrained the output writes."""
     try:
-        obj = json.loads(reply)
+        # Not strict: llama.cpp's grammars let a string hold raw newlines, which JSON proper
+        # escapes; the reply is still the constrained object.
+        obj = json.loads(reply, strict=False)
     except ValueError:
         return False
     properties: dict[str, Any] = schema["properties"]

@@ -18,6 +18,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
     field_validator,
     model_validator,
 )
@@ -138,9 +139,9 @@ class EnsembleConfig(_Strict):
     thread: Literal["shared", "own"] = "shared"
     # Run the judge a second time with the proposals in reverse order; a different pick is
     # recorded as a position inconsistency of the judge's model and lowers the confidence.
-    debias: bool = False
+    debias: StrictBool = False
     # Hide model names and personas (and the judge's pick) in the UI until the person votes.
-    blind: bool = False
+    blind: StrictBool = False
 
     @field_validator("judge", mode="before")
     @classmethod
