@@ -20,6 +20,7 @@ from loco_tui.store.records import (
     RunRecord,
     SessionSummary,
     VerdictRecord,
+    outcome_json,
 )
 
 IdKind = Literal["session", "run"]
@@ -270,6 +271,13 @@ async def record_vote(db: Database, run_id: str, kind: VoteKind, member: str | N
     # What the vote means for the chosen member, and for every other one.
     chosen, others = {"pick": ("win", "loss"), "tie": ("tie", "tie"),
                       "all_bad": ("loss", "loss")}[kind]
+    compared = await db.fetchall(
+        "SELECT member, model, role, persona FROM calls c WHERE run_id = ? AND outcome = 'ok' "
+        f"AND member IN ({','.join('?' * len(candidates))}) "
+        "AND attempt = (SELECT max(attempt) FROM calls WHERE run_id = c.run_id "
+        "AND member = c.member AND outcome = 'ok')", (full, *candidates))
+    results = [(m, (model, persona, role, chosen if m == member else others))
+               for m, model, role, persona in compared]
     async with db.transaction() as conn:
         for verdict_id, earlier in await conn.execute_fetchall(
                 "SELECT id, candidates FROM verdicts WHERE run_id = ? AND by = 'human'",
@@ -279,19 +287,16 @@ async def record_vote(db: Database, run_id: str, kind: VoteKind, member: str | N
                 await conn.execute("DELETE FROM verdicts WHERE id = ?", (verdict_id,))
         cursor = await conn.execute(
             "INSERT INTO verdicts (run_id, by, winner, label, mode, confidence, reason, "
-            "parsed_by, candidates, created_at, kind) "
-            "VALUES (?, 'human', ?, NULL, 'pick', NULL, ?, ?, ?, ?, ?)",
+            "parsed_by, candidates, created_at, kind, outcome) "
+            "VALUES (?, 'human', ?, NULL, 'pick', NULL, ?, ?, ?, ?, ?, ?)",
             (full, verdict.winner, verdict.reason, verdict.parsed_by, json.dumps(candidates),
-             verdict.created_at, kind))
+             verdict.created_at, kind, outcome_json([r for _, r in results])))
         verdict_id = cursor.lastrowid
-        await conn.execute(
+        await conn.executemany(
             "INSERT INTO verdict_members (verdict_id, member, model, role, persona, result) "
-            "SELECT ?, member, model, role, persona, CASE WHEN member = ? THEN ? ELSE ? END "
-            "FROM calls c WHERE run_id = ? AND outcome = 'ok' "
-            f"AND member IN ({','.join('?' * len(candidates))}) "
-            "AND attempt = (SELECT max(attempt) FROM calls WHERE run_id = c.run_id "
-            "AND member = c.member AND outcome = 'ok')",
-            (verdict_id, member, chosen, others, full, *candidates))
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [(verdict_id, m, model, role, persona, result)
+             for m, (model, persona, role, result) in results])
         if kind == "pick" and not prefix:
             assert row is not None
             await conn.execute("UPDATE runs SET answer = ?, answer_from = ? WHERE id = ?",

@@ -370,46 +370,46 @@ def _since(column: str, since: float | None) -> tuple[str, tuple[Any, ...]]:
     return f" AND {column} IN (SELECT id FROM runs WHERE started_at >= ?)", (since,)
 
 
-async def _outcomes(db: Database, by: Board, players: Players, role: str | None,
-                    since: float | None) -> tuple[Outcomes, int]:
-    """The board's outcomes, grouped by pattern in SQL (a hundred thousand verdicts come
-    back as a few hundred rows), and how many verdicts gave at least one outcome."""
-    persona = "m.persona" if players == "model_persona" else "NULL"
-    where, params = _since("v.run_id", since)
-    if role is not None:
-        where += " AND m.role = ?"
-        params = (*params, role)
+async def _patterns(db: Database, by: Board, kinds: tuple[str, ...],
+                    since: float | None) -> list[tuple[str, str, int]]:
+    """(outcome, kind, count) of a board's verdicts, grouped in SQL from an index: a hundred
+    thousand verdicts come back as a few hundred rows. A judge's verdict counts when it was
+    read (a fallback choice has no label)."""
+    where, params = _since("run_id", since)
+    readable = " AND label IS NOT NULL" if by == "judge" else ""
+    marks = ", ".join("?" * len(kinds))
     rows = await db.fetchall(
-        "SELECT pattern, count(*) FROM ("
-        f"  SELECT json_group_array(json_array(m.model, {persona}, m.result)) AS pattern"
-        "   FROM verdicts v JOIN verdict_members m ON m.verdict_id = v.id"
-        "   WHERE v.by = ? AND v.kind IN ('pick', 'tie')"
-        "     AND (v.by = 'human' OR v.label IS NOT NULL)"
-        f"    {where}"
-        "   GROUP BY v.id) GROUP BY pattern", (by, *params))
+        f"SELECT outcome, kind, count(*) FROM verdicts WHERE by = ? AND kind IN ({marks})"
+        f"{readable}{where} GROUP BY outcome, kind", (by, *kinds, *params))
+    return [(outcome, kind, count) for outcome, kind, count in rows]
+
+
+def _members(outcome: str, players: Players, role: str | None) -> list[tuple[Player, str]]:
+    """The (player, result) of the members in a verdict's outcome, in ``role`` only."""
+    return [((model, persona if players == "model_persona" else None), result)
+            for model, persona, member_role, result in json.loads(outcome)
+            if role is None or member_role == role]
+
+
+async def _outcomes(db: Database, by: Board, players: Players, role: str | None,
+                    since: float | None) -> tuple[Outcomes, int, dict[Player, int]]:
+    """The board's head-to-head outcomes, how many verdicts gave at least one, and (human
+    board) the "all bad" votes per player."""
+    kinds = ("pick", "tie", "all_bad") if by == "human" else ("pick",)
     outcomes = Outcomes()
     counted = 0
-    for pattern, count in rows:
-        members = [((model, who), result) for model, who, result in json.loads(pattern)]
+    all_bad: dict[Player, int] = defaultdict(int)
+    for outcome, kind, count in await _patterns(db, by, kinds, since):
+        members = _members(outcome, players, role)
+        if kind == "all_bad":
+            for player, _ in members:
+                all_bad[player] += count
+            continue
         pairs = pairs_of(members)
         if pairs:
             outcomes.add(pairs, count)
             counted += count
-    return outcomes, counted
-
-
-async def _all_bad(db: Database, players: Players, role: str | None,
-                   since: float | None) -> dict[Player, int]:
-    persona = "m.persona" if players == "model_persona" else "NULL"
-    where, params = _since("v.run_id", since)
-    if role is not None:
-        where += " AND m.role = ?"
-        params = (*params, role)
-    rows = await db.fetchall(
-        f"SELECT m.model, {persona}, count(*) FROM verdicts v "
-        "JOIN verdict_members m ON m.verdict_id = v.id "
-        f"WHERE v.by = 'human' AND v.kind = 'all_bad' {where} GROUP BY 1, 2", params)
-    return {(model, who): n for model, who, n in rows}
+    return outcomes, counted, dict(all_bad)
 
 
 def standings(outcomes: Outcomes, min_games: int,
@@ -455,8 +455,7 @@ def _with_rank(line: Standing, rank: int) -> Standing:
 
 async def _board(db: Database, by: Board, players: Players, role: str | None,
                  since: float | None, min_games: int) -> BoardResult:
-    outcomes, verdicts = await _outcomes(db, by, players, role, since)
-    bad = await _all_bad(db, players, role, since) if by == "human" else None
+    outcomes, verdicts, bad = await _outcomes(db, by, players, role, since)
     lines = standings(outcomes, min_games, bad)
     games = sum(count * len(pattern) for pattern, count in outcomes.patterns)
     return BoardResult(by, lines, verdicts, games)
@@ -472,9 +471,10 @@ async def _agreements(db: Database, since: float | None) -> dict[str | None, lis
     """Per judge model: [compared, agreed, person tie, person all bad] over proposals that
     both the judge and a person judged."""
     where, params = _since("h.run_id", since)
+    # CROSS JOIN keeps the order: the few votes first, each run's judge verdicts by index.
     rows = await db.fetchall(
         "SELECT h.kind, h.winner, h.candidates, j.winner, j.candidates, j.judge_model "
-        "FROM verdicts h JOIN verdicts j ON j.run_id = h.run_id AND j.by = 'judge' "
+        "FROM verdicts h CROSS JOIN verdicts j ON j.run_id = h.run_id AND j.by = 'judge' "
         "  AND j.kind = 'pick' AND j.label IS NOT NULL "
         f"WHERE h.by = 'human' {where}", params)
     out: dict[str | None, list[int]] = defaultdict(lambda: [0, 0, 0, 0])

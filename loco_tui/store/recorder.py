@@ -45,6 +45,7 @@ from loco_tui.events import (
     Verdict,
 )
 from loco_tui.store.db import Database, StoreError, describe
+from loco_tui.store.records import MemberResult, outcome_json
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +140,8 @@ _UPSERT_PARSE = (
 _INSERT_VERDICT = (
     "INSERT INTO verdicts (run_id, by, winner, label, mode, confidence, reason, parsed_by, "
     "candidates, created_at, kind, via, confidence_source, judge_model, position_consistent, "
-    "reversed_winner) VALUES (?, 'judge', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+    "reversed_winner, outcome) VALUES (?, 'judge', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+    "?)")
 _INSERT_VERDICT_MEMBER = (
     "INSERT INTO verdict_members (verdict_id, member, model, role, persona, result) "
     "VALUES ((SELECT max(id) FROM verdicts WHERE run_id = ?), ?, ?, ?, ?, ?)")
@@ -388,23 +390,27 @@ class Recorder:
             candidates = [event.winner] if event.winner else []
         state.candidates = None
         consistent = event.position_consistent
-        batch.op(_INSERT_VERDICT, event.run_id, event.winner, event.label, event.mode,
-                 event.confidence, _text(event.reason), event.parsed_by,
-                 json.dumps(candidates), state.started_at + event.t,
-                 "synthesis" if event.mode == "synthesize" else "pick", event.via,
-                 event.confidence_source, event.judge_model,
-                 None if consistent is None else int(consistent), event.reversed_winner)
         # A position-inconsistent judge picked two members, one per order: both "win", which
         # the leaderboard scores as a tie between them, each ahead of the rest.
         picked = {event.winner}
         if consistent is False and event.reversed_winner:
             picked.add(event.reversed_winner)
+        members: list[tuple[str, MemberResult]] = []
         for member in candidates:
             if member not in state.succeeded:
                 continue
             model, role, persona = state.models[member]
             result = ("tie" if event.mode == "synthesize"
                       else "win" if member in picked else "loss")
+            members.append((member, (model, persona, role, result)))
+        batch.op(_INSERT_VERDICT, event.run_id, event.winner, event.label, event.mode,
+                 event.confidence, _text(event.reason), event.parsed_by,
+                 json.dumps(candidates), state.started_at + event.t,
+                 "synthesis" if event.mode == "synthesize" else "pick", event.via,
+                 event.confidence_source, event.judge_model,
+                 None if consistent is None else int(consistent), event.reversed_winner,
+                 outcome_json([r for _, r in members]))
+        for member, (model, persona, role, result) in members:
             batch.op(_INSERT_VERDICT_MEMBER, event.run_id, member, model, role, persona,
                      result)
 

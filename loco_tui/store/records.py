@@ -6,6 +6,7 @@ output and exports (times as ISO 8601 strings in UTC). Unknown figures are None.
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -98,6 +99,20 @@ class CallRecord:
 
 
 VerdictKind = Literal["pick", "tie", "all_bad", "synthesis"]
+# What a verdict meant for one member compared: (model, persona, role, result).
+MemberResult = tuple[str, str | None, str | None, str]
+
+
+def outcome_json(results: list[MemberResult]) -> str:
+    """A verdict's ``outcome`` column: its members' results as one sorted JSON array
+    (sorted as SQLite orders them, NULL first, so equal outcomes are equal strings)."""
+    def key(r: MemberResult) -> tuple[object, ...]:
+        model, persona, role, result = r
+        return (model, persona is not None, persona or "", role is not None, role or "",
+                result)
+
+    return json.dumps([list(r) for r in sorted(results, key=key)], ensure_ascii=False,
+                      separators=(",", ":"))
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,8 @@ the event stream and parse results. Version 2 adds verdicts (backfilled from the
 ``verdict`` events, with the members the judge compared) and FTS5 over prompts and answers.
 Version 3 adds what the leaderboard and the judge's audit need: the kind of a verdict (a
 person's tie and "all bad" votes), how the judge was read, which model judged, its position
-consistency, and the persona of every member compared.
+consistency, and the persona of every member compared. Version 4 keeps each verdict's
+outcome for its members in one column the leaderboard can group by.
 
 Times are Unix seconds (REAL). Unknown figures are NULL, never 0.
 """
@@ -234,7 +235,25 @@ DELETE FROM verdicts
 CREATE INDEX verdicts_for_board ON verdicts (by, kind, label, run_id);
 """
 
-MIGRATIONS: tuple[str, ...] = (V1_CORE, V2_VERDICTS_AND_SEARCH, V3_VOTES_AND_JUDGES)
+V4_OUTCOME_PATTERNS = """
+-- Every member a verdict compared, with what it meant for it, as one JSON array of
+-- [model, persona, role, result], sorted: the leaderboard groups 100,000 verdicts by this
+-- column in an index (a few hundred distinct patterns) instead of joining their members.
+ALTER TABLE verdicts ADD COLUMN outcome TEXT NOT NULL DEFAULT '[]';
+UPDATE verdicts SET outcome = (
+    SELECT json_group_array(json_array(model, persona, role, result))
+      FROM (SELECT model, persona, role, result FROM verdict_members
+             WHERE verdict_id = verdicts.id ORDER BY 1, 2, 3, 4));
+DROP INDEX verdicts_for_board;
+CREATE INDEX verdicts_outcomes ON verdicts (by, outcome, kind, label, run_id);
+-- Covers the judges' audit: per judge model, how its verdicts were read.
+CREATE INDEX verdicts_by_judge ON verdicts
+    (by, judge_model, kind, label, via, confidence_source, position_consistent, parsed_by,
+     run_id);
+"""
+
+MIGRATIONS: tuple[str, ...] = (
+    V1_CORE, V2_VERDICTS_AND_SEARCH, V3_VOTES_AND_JUDGES, V4_OUTCOME_PATTERNS)
 LATEST = len(MIGRATIONS)
 
 

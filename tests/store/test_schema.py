@@ -33,7 +33,7 @@ async def test_an_empty_file_gets_the_latest_schema_in_wal_mode(db_path):
     db_path.touch()  # zero bytes: a valid, empty database
     store = await Store.open(db_path)
     await store.aclose()
-    assert version(db_path) == LATEST == len(MIGRATIONS) == 3
+    assert version(db_path) == LATEST == len(MIGRATIONS) == 4
     assert {*V1_TABLES, "verdicts", "runs_fts", "schema_version"} <= tables(db_path)
     with sqlite3.connect(db_path) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
