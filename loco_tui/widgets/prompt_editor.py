@@ -259,7 +259,8 @@ class PromptEditor(TextArea):
                     result = subprocess.run([*command, str(path)], check=False)
             except SuspendNotSupported:
                 self.notify("No terminal to hand to an editor here (a browser or a test): "
-                            "edit in the box instead.", title="Ctrl+E", severity="warning")
+                            "edit in the box instead.", title="Ctrl+E", severity="warning",
+                            markup=False)
                 return
             except OSError as exc:
                 self.notify(f"Could not start {shlex.join(command)}: {exc.strerror or exc}",

@@ -223,3 +223,20 @@ async def test_a_registry_error_with_markup_in_it_is_shown_as_typed(ollama_serve
         assert app.is_running
         toasts = [str(t.render()) for t in app.screen.query(Toast)]
         assert any(bad in t for t in toasts), toasts
+
+
+def test_every_notification_in_the_code_is_plain_text():
+    """A notification shows text from files, servers or models more often than not: every
+    call says `markup=False`, so none can parse `[/` or `[@click=...]` (a new one must too)."""
+    import ast
+
+    root = Path(__file__).resolve().parents[2] / "loco_tui"
+    offenders = []
+    for path in root.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr == "notify"):
+                markup = next((k.value for k in node.keywords if k.arg == "markup"), None)
+                if not (isinstance(markup, ast.Constant) and markup.value is False):
+                    offenders.append(f"{path.relative_to(root)}:{node.lineno}")
+    assert offenders == []
