@@ -16,6 +16,7 @@ import ssl
 import time
 from collections.abc import AsyncGenerator, Mapping
 from contextlib import aclosing
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -40,7 +41,8 @@ from loco_tui.providers.base import (
 from loco_tui.providers.credentials import Redactor, insecure_key_warning, shown_url, url_secrets
 from loco_tui.providers.openai import html_summary, looks_like_html
 
-__all__ = ["MESSAGE_LIMIT", "REQUEST_LEVEL_OPTIONS", "OllamaProvider", "map_error"]
+__all__ = ["MESSAGE_LIMIT", "REQUEST_LEVEL_OPTIONS", "OllamaProvider", "PullProgress",
+           "map_error"]
 
 # Messages are cut to this many characters, after redaction (see credentials.py).
 MESSAGE_LIMIT = 300
@@ -102,6 +104,28 @@ def map_error(exc: BaseException, retry_after_s: float | None = None) -> Provide
 
 
 _CAUGHT = (ollama.ResponseError, httpx.HTTPError, OSError, ValueError)
+
+
+@dataclass(frozen=True, slots=True)
+class PullProgress:
+    """One step of ``ollama pull``: a status line ("pulling manifest", "pulling 6a0746a1ec1a",
+    "verifying sha256 digest", "success") and, while a layer downloads, its bytes so far."""
+
+    status: str
+    completed: int | None = None
+    total: int | None = None
+    digest: str | None = None
+
+    @property
+    def fraction(self) -> float | None:
+        """How much of the current layer is down (None when the server did not say)."""
+        if self.completed is None or not self.total:
+            return None
+        return min(self.completed / self.total, 1.0)
+
+    @property
+    def done(self) -> bool:
+        return self.status == "success"
 
 _TLS: ssl.SSLContext | None = None
 
@@ -343,6 +367,33 @@ class OllamaProvider:
                 vram_bytes=running.vram_bytes if running is not None else None,
             ))
         return out
+
+    async def pull(self, model: str) -> AsyncGenerator[PullProgress, None]:
+        """Download ``model`` onto the server (``/api/pull``), step by step; the last step's
+        status is "success". Cancel (or close the iterator) to stop: that closes the stream,
+        and Ollama stops the download. No timeout bounds a pull (a large model takes long):
+        its caller decides when to give up. Raises ProviderError (``model_missing`` for a
+        name the registry it pulls from does not know)."""
+        try:
+            parts = await self._client.pull(model, stream=True)
+        except _CAUGHT as exc:
+            raise self._pull_error(exc) from exc
+        async with aclosing(parts):  # type: ignore[type-var]  # ollama types it an iterator
+            while True:
+                try:
+                    part = await anext(parts)
+                except StopAsyncIteration:
+                    return
+                except _CAUGHT as exc:
+                    raise self._pull_error(exc) from exc
+                yield PullProgress(part.status or "", part.completed, part.total, part.digest)
+
+    def _pull_error(self, exc: BaseException) -> ProviderError:
+        err = self._error(exc)
+        lowered = err.message.lower()
+        if "does not exist" in lowered or "not found" in lowered:
+            return ProviderError(FailureCategory.MODEL_MISSING, err.message, status=err.status)
+        return err
 
     async def show(self, model: str) -> dict[str, Any]:
         """``/api/show`` as a plain dict (``details``, ``model_info``, ``capabilities``, ...)."""

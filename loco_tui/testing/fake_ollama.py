@@ -6,8 +6,9 @@ real Ollama does when things go wrong (404/429/500/400 before the stream, an ``{
 line on a 200 stream, a cut connection, a silent socket).
 
 Endpoints: ``POST /api/chat`` and ``POST /api/generate`` (NDJSON streaming, or one object with
-``stream: false``), ``GET /api/tags``, ``GET /api/ps``, ``POST /api/show``, ``GET /api/version``
-and ``GET /`` ("Ollama is running").
+``stream: false``), ``GET /api/tags``, ``GET /api/ps``, ``POST /api/show``, ``POST /api/pull``
+(progress lines for a model of ``Script.pullable``), ``GET /api/version`` and ``GET /``
+("Ollama is running").
 
 Run a demo server with ``python -m loco_tui.testing.fake_ollama --port 11434 [--delay 0.03]``.
 """
@@ -102,6 +103,7 @@ class FakeOllama(LoopbackServer):
         num_parallel: int | None = None,
         version: str = "0.12.6",
         schema_support: bool = True,
+        pull_step_s: float = 0.02,
     ) -> None:
         super().__init__(self._handle, host=host, port=port)
         if script is None:
@@ -110,6 +112,7 @@ class FakeOllama(LoopbackServer):
         self.num_parallel = num_parallel
         self.version = version
         self.schema_support = schema_support
+        self.pull_step_s = pull_step_s
         self.generations: list[Generation] = []
         self._slots: dict[str, asyncio.Semaphore] = {}
 
@@ -135,6 +138,8 @@ class FakeOllama(LoopbackServer):
             return Response.json({"models": self._ps_entries()})
         if route == ("POST", "/api/show"):
             return self._show(request)
+        if route == ("POST", "/api/pull"):
+            return self._pull(request)
         if route == ("POST", "/api/chat"):
             return await self._generate(request, chat=True)
         if route == ("POST", "/api/generate"):
@@ -202,6 +207,31 @@ class FakeOllama(LoopbackServer):
             "capabilities": ["completion", "tools"],
             "modified_at": _MODIFIED_AT,
         })
+
+    def _pull(self, request: Request) -> Response:
+        body = request.json() or {}
+        model = str(body.get("model") or body.get("name") or "")
+        return Response(content_type=NDJSON, stream=self._pull_steps(model))
+
+    async def _pull_steps(self, model: str) -> AsyncIterator[bytes]:
+        """What Ollama streams while it pulls: a manifest, one layer in steps, checks, and
+        "success" (the model is then installed); an unknown name fails after the manifest."""
+        yield _line({"status": "pulling manifest"})
+        await asyncio.sleep(self.pull_step_s)
+        reply = self.script.pullable.get(model)
+        if reply is None:
+            yield _line({"error": "pull model manifest: file does not exist"})
+            return
+        digest = "sha256:" + hashlib.sha256(model.encode()).hexdigest()
+        total = 4 * 1024 * 1024
+        for completed in (0, total // 4, total // 2, total):
+            yield _line({"status": f"pulling {digest[7:19]}", "digest": digest,
+                         "total": total, "completed": completed})
+            await asyncio.sleep(self.pull_step_s)
+        for status in ("verifying sha256 digest", "writing manifest"):
+            yield _line({"status": status})
+        self.script.add(model, reply)
+        yield _line({"status": "success"})
 
     # -- generation ----------------------------------------------------------------------
     async def _generate(self, request: Request, *, chat: bool) -> Response:

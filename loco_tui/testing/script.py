@@ -109,6 +109,8 @@ class Script:
     replies: dict[str, Reply | ReplyFor] = field(default_factory=dict)
     parameter_sizes: dict[str, str] = field(default_factory=dict)
     loaded: set[str] = field(default_factory=set)
+    # Models a fake Ollama can pull (`/api/pull`): once pulled, they answer like the rest.
+    pullable: dict[str, Reply | ReplyFor] = field(default_factory=dict)
 
     def add(self, model: str, reply: Reply | ReplyFor, parameter_size: str = "7.6B") -> Script:
         self.replies[model] = reply
