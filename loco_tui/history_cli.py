@@ -395,7 +395,11 @@ def _leaderboard(as_json: bool, since: float | None, role: str | None, personas:
 
     found = _run_with_store(body)
     if as_json:
-        click.echo(_dumps(found.to_dict() if found is not None else None))
+        if found is None:  # no history yet: the same shape, empty
+            from loco_tui.store.leaderboard import empty_leaderboard
+
+            found = empty_leaderboard(min_games or DEFAULT_MIN_GAMES, role, since)
+        click.echo(_dumps(found.to_dict()))
         return
     if found is None:
         click.echo(NO_HISTORY)

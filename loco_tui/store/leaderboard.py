@@ -519,6 +519,14 @@ async def _audits(db: Database, since: float | None,
     return tuple(audits)
 
 
+def empty_leaderboard(min_games: int = DEFAULT_MIN_GAMES, role: str | None = None,
+                      since: float | None = None, players: Players = "model") -> Leaderboard:
+    """The leaderboard of a history with no verdicts (or no history at all)."""
+    return Leaderboard(judge=BoardResult("judge", (), 0, 0), human=BoardResult("human", (), 0, 0),
+                       agreement=_agreement([0, 0, 0, 0]), judges=(), players=players,
+                       min_games=min_games, role=role, since=since)
+
+
 async def compute_leaderboard(db: Database, *, players: Players = "model",
                               role: str | None = None, since: float | None = None,
                               min_games: int = DEFAULT_MIN_GAMES) -> Leaderboard:

@@ -272,3 +272,8 @@ async def test_loco_stats_leaderboard_reads_at_a_glance(tmp_path: Path):
                                env=env).stdout)
     assert filtered["judge"]["standings"] == [] and filtered["since"] is not None
     assert loco("stats", "--min-games", "3", env=env).returncode == 2
+    # No history yet: the same shape, empty.
+    (tmp_path / "empty").mkdir()
+    empty = json.loads(loco("stats", "--leaderboard", "--json",
+                            env=loco_env(LOCO_HOME=str(tmp_path / "empty"))).stdout)
+    assert empty["judge"]["standings"] == [] and empty["agreement"]["rate"] is None
