@@ -13,14 +13,14 @@ from pathlib import Path
 import pytest
 
 from loco_tui.store import Store
-from loco_tui.store.leaderboard import (
+from loco_tui.store.bradley_terry import (
     PRIOR_GAMES,
     Outcomes,
     Player,
     fit_bradley_terry,
     pairs_of,
-    standings,
 )
+from loco_tui.store.leaderboard import standings
 from tests.common import loco, loco_env
 from tests.compare.support import write_verdicts
 
