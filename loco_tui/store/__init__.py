@@ -3,9 +3,11 @@ answers what history, replay, export and stats ask.
 
 Modules, one job each: ``db`` (open/close, pragmas, StoreError), ``schema`` (DDL and forward
 migrations), ``recorder`` (the event sink), ``history`` (sessions and runs: list, search,
-read back, rename, delete, human verdicts), ``stats`` (per model and role), ``export``
-(Markdown and JSON), ``replay`` (a run's events back with their timing), ``records`` (the
-values returned), ``store`` (the ``Store`` handle over all of them).
+read back, rename, delete, a person's votes), ``stats`` (per model and role),
+``leaderboard`` (head-to-head ratings, judge-human agreement, the judges' audit) over
+``bradley_terry`` (the fit), ``export`` (Markdown and JSON), ``replay`` (a run's events back
+with their timing), ``records`` (the values returned), ``store`` (the ``Store`` handle over
+all of them).
 
 Wiring it in (controller, ``loco run``, workbench)::
 
