@@ -56,6 +56,8 @@ class RunRequest:
     # An ensemble the registry does not hold (the model picker's throwaway comparison): run
     # under the name ``ensemble`` (default "picked"). See registry.picked_ensemble.
     ensemble_config: EnsembleConfig | None = None
+    # Compare blind whatever the ensemble says (the workbench's blind toggle).
+    blind: bool = False
 
     @property
     def mode(self) -> Literal["role", "ensemble", "workflow"]:
@@ -120,6 +122,8 @@ class Orchestrator:
     def _blind(self, request: RunRequest) -> bool:
         """Whether the run's ensemble (or an ensemble phase of its workflow) is blind."""
         reg = self.registry
+        if request.blind:
+            return True
         if request.ensemble_config is not None:
             return request.ensemble_config.blind
         if request.ensemble:
