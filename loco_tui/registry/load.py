@@ -39,6 +39,7 @@ _TOML_END = re.compile(r"\(at end of document\)$")
 _SECTION_KIND = {
     "providers": "provider",
     "models": "model",
+    "tools": "tool",
     "roles": "role",
     "personas": "persona",
     "ensembles": "ensemble",

@@ -1,4 +1,5 @@
-"""The registry schema: providers, models, roles, personas, ensembles, routing, workflows.
+"""The registry schema: providers, models, tools, roles, personas, ensembles, routing,
+workflows.
 
 Declared once here, validated at the edge (``registry.load``), typed everywhere else.
 Every model forbids unknown keys so a typo is an error with a line number, not a silent
@@ -92,11 +93,80 @@ class ModelConfig(_Strict):
     # Context budget in tokens for the conversation sent to this model; None: what the
     # server reports for the model, else 4096. The oldest turns are dropped to fit.
     context: int | None = Field(None, ge=256)
+    # How tools reach this model: "auto" asks the server whether the model takes them
+    # natively (Ollama's capabilities; an OpenAI-compatible server is tried, and a refusal
+    # describes them in the prompt instead), "native" always sends them in the request,
+    # "prompt" always describes them in the system prompt.
+    tool_calling: Literal["auto", "native", "prompt"] = "auto"
+
+
+# What model servers accept as a function name (OpenAI: ^[a-zA-Z0-9_-]{1,64}$; dots are
+# common in local models' names and every parser here reads them).
+_TOOL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]{0,63}$")
+_JSON_TYPES = frozenset({"string", "integer", "number", "boolean", "object", "array", "null"})
+
+
+def _check_schema(schema: Mapping[str, Any], where: str = "") -> None:
+    """Raise ValueError for what no server or checker could use: an unknown type, a
+    required name that is not a property, properties that are not tables. ``where`` is the
+    path inside the parameters (``properties.city``), for the message."""
+    at = f"{where}: " if where else ""
+    inner = f"{where}." if where else ""
+    declared = schema.get("type")
+    types = declared if isinstance(declared, list) else [declared] if declared else []
+    for t in types:
+        if t not in _JSON_TYPES:
+            raise ValueError(f"{at}unknown JSON Schema type {t!r} "
+                             f"(expected one of {', '.join(sorted(_JSON_TYPES))})")
+    props = schema.get("properties")
+    if props is not None:
+        if not isinstance(props, Mapping):
+            raise ValueError(f"{inner}properties must be a table")
+        for name, sub in props.items():
+            if not isinstance(sub, Mapping):
+                raise ValueError(f"{inner}properties.{name} must be a table (a JSON Schema)")
+            _check_schema(sub, f"{inner}properties.{name}")
+    required = schema.get("required")
+    if required is not None:
+        if not isinstance(required, list) or not all(isinstance(r, str) for r in required):
+            raise ValueError(f"{inner}required must be an array of property names")
+        missing = [r for r in required if not isinstance(props, Mapping) or r not in props]
+        if missing:
+            raise ValueError(f"{inner}required names {', '.join(map(repr, missing))}, "
+                             "which is not among the properties")
+    items = schema.get("items")
+    if isinstance(items, Mapping):
+        _check_schema(items, f"{inner}items")
+    enum = schema.get("enum")
+    if enum is not None and (not isinstance(enum, list) or not enum):
+        raise ValueError(f"{inner}enum must be a non-empty array")
+
+
+class ToolConfig(_Strict):
+    """A tool offered to models: what it does and the JSON Schema of its parameters.
+    Loco shows and checks the calls models make; it never runs them."""
+
+    description: str = Field(min_length=1)
+    parameters: dict[str, Any] = Field(default_factory=lambda: {"type": "object",
+                                                                "properties": {}})
+
+    @field_validator("parameters")
+    @classmethod
+    def _object_schema(cls, parameters: dict[str, Any]) -> dict[str, Any]:
+        if parameters.get("type", "object") != "object":
+            raise ValueError("the parameters of a tool are an object: type = \"object\"")
+        _check_schema(parameters)
+        return {"type": "object", **parameters}
+
+
+ToolNames = list[Annotated[str, Field(min_length=1)]]
 
 
 class PersonaConfig(_Strict):
     system: str
     temperature: float | None = None
+    # Tools offered to every member with this persona (names of [tools] entries).
+    tools: ToolNames = []
 
 
 class EnsembleMemberConfig(_Strict):
@@ -142,6 +212,8 @@ class EnsembleConfig(_Strict):
     debias: StrictBool = False
     # Hide model names and personas (and the judge's pick) in the UI until the person votes.
     blind: StrictBool = False
+    # Tools offered to every member (names of [tools] entries), besides their persona's.
+    tools: ToolNames = []
 
     @field_validator("judge", mode="before")
     @classmethod
@@ -188,7 +260,11 @@ class WorkflowConfig(_Strict):
 class Registry(_Strict):
     providers: dict[str, ProviderConfig] = {}
     models: dict[str, ModelConfig] = {}
+    tools: dict[str, ToolConfig] = {}
     roles: dict[str, list[str]] = {}
+    # Role -> the tools offered to whoever serves it (a routed prompt, a single phase, an
+    # ensemble member named by role).
+    role_tools: dict[str, ToolNames] = {}
     personas: dict[str, PersonaConfig] = {}
     ensembles: dict[str, EnsembleConfig] = {}
     routing: RoutingConfig = RoutingConfig()
@@ -229,7 +305,20 @@ class Registry(_Strict):
                 errors.append((("roles", role), "a role needs at least one model"))
             for i, mid in enumerate(chain):
                 need("model", self.models, mid, ("roles", role, i))
+        for name in self.tools:
+            if not _TOOL_NAME.match(name):
+                errors.append((("tools", name), f"tool name {name!r}: letters, digits, _ . - "
+                               "only, starting with a letter or _, at most 64 characters"))
+        for pid, persona in self.personas.items():
+            for i, tool in enumerate(persona.tools):
+                need("tool", self.tools, tool, ("personas", pid, "tools", i))
+        for role, tools in self.role_tools.items():
+            need("role", self.roles, role, ("role_tools", role))
+            for i, tool in enumerate(tools):
+                need("tool", self.tools, tool, ("role_tools", role, i))
         for eid, ens in self.ensembles.items():
+            for i, tool in enumerate(ens.tools):
+                need("tool", self.tools, tool, ("ensembles", eid, "tools", i))
             for i, member in enumerate(ens.members):
                 loc = ("ensembles", eid, "members", i)
                 if member.provider is not None:
@@ -281,3 +370,18 @@ class Registry(_Strict):
     def chain(self, role: str) -> list[str]:
         """The fallback chain of model ids for a role (KeyError if the role is unknown)."""
         return self.roles[role]
+
+    def tools_for(
+        self, *, role: str | None = None, persona: str | None = None,
+        ensemble: EnsembleConfig | None = None,
+    ) -> list[str]:
+        """The names of the tools offered to a member: its ensemble's, then its persona's,
+        then its role's, each once, in that order (names the registry lacks left out)."""
+        names: list[str] = []
+        if ensemble is not None:
+            names += ensemble.tools
+        if persona is not None and persona in self.personas:
+            names += self.personas[persona].tools
+        if role is not None:
+            names += self.role_tools.get(role, [])
+        return [n for n in dict.fromkeys(names) if n in self.tools]

@@ -75,14 +75,14 @@ def test_unknown_top_level_key() -> None:
     ]
     assert issues(BASE + "[plugins.x]\na = 1\n") == [
         "reg.toml:27: unknown key 'plugins' at the top level (expected one of: providers, "
-        "models, roles, personas, ensembles, routing, workflows)"
+        "models, tools, roles, role_tools, personas, ensembles, routing, workflows)"
     ]
 
 
 def test_unknown_nested_keys() -> None:
     assert issues(change('size = "M"', 'size = "M"\ntempreature = 0.2')) == [
         "reg.toml:8: unknown key 'tempreature' in [models.qwen] (expected one of: provider, "
-        "model, size, strengths, options, system, context)"
+        "model, size, strengths, options, system, context, tool_calling)"
     ]
     assert issues(change('system = "You', 'tempreature = 0.2\nsystem = "You')) == [
         "reg.toml:14: unknown key 'tempreature' in [personas.skeptic] (did you mean "
