@@ -10,6 +10,14 @@ A structured member (the judge) asks for a reply constrained to a JSON schema; a
 refuses the schema (HTTP 400/422) is asked once more without it, on the same model, and the
 ``route`` event that says so is the trace's record of it. A provider with a ``max_parallel``
 limit makes a member wait for a slot first, announced with ``member_queued``.
+
+A member offered tools (``MemberSpec.tools``) gets them natively or described in its system
+prompt (``tools.py``), said by a ``tools_offered`` parse event; a server that refuses them
+natively is asked once more with them described, announced like the schema's retry. The
+parser knows the tools (it types XML values by their schemas and reads weak dialects only
+for their names) and previews each call as it forms: ``call_delta`` parse events, which are
+not part of the parser's trace. Once the reply is whole, every call, the server's included,
+is checked against the tools: one ``schema_check`` parse event per call.
 """
 
 from __future__ import annotations
@@ -34,6 +42,7 @@ from loco_tui.events import (
 )
 from loco_tui.orchestrator.context import RunContext
 from loco_tui.orchestrator.thread import Conversation, answer_reserve, estimate_tokens
+from loco_tui.orchestrator.tools import CallCheck, ToolSet, Via, tools_via
 from loco_tui.parser import ParseEvent, StreamParser, ToolCall
 from loco_tui.providers.base import ProviderError, Structured, Timeouts, TokenLogprob
 from loco_tui.providers.pool import ModelTarget
@@ -65,6 +74,8 @@ class MemberSpec:
     # ``structured_conversation`` instead of ``conversation`` while it is asked for.
     structured: Structured | None = None
     structured_conversation: Conversation | None = None
+    # The tools offered to this member (None: none).
+    tools: ToolSet | None = None
 
 
 @dataclass
@@ -86,6 +97,12 @@ class MemberOutcome:
     logprobs: list[TokenLogprob] = field(default_factory=list)
     # The server refused the structured request before answering (HTTP 400/422).
     refused: bool = False
+    # How the tools reached the model (None: no tools offered), whether the server refused
+    # them natively before answering, and the schema check of every call made.
+    tools_via: Via | None = None
+    tools_refused: bool = False
+    native_calls: list[ToolCall] = field(default_factory=list)
+    checks: list[CallCheck] = field(default_factory=list)
 
 
 def _parse_event(ctx: RunContext, member: str, event: ParseEvent) -> None:
@@ -118,7 +135,24 @@ async def stream_member(
                 category=last.category,
             )
         attempt += 1
-        last = await _attempt(ctx, spec, target, attempt, timeouts, budget, spec.structured)
+        via = await tools_via(spec.tools, target)
+        last = await _attempt(ctx, spec, target, attempt, timeouts, budget, spec.structured,
+                              via)
+        if last.tools_refused:
+            # A server (or model) that takes no tools in the request: the same model, with
+            # the tools described in its system prompt instead.
+            ctx.emit(
+                Route,
+                role=spec.role,
+                model=target.model_id,
+                member=spec.member,
+                reason=f"retry with the tools described in the prompt: {target.model_id} "
+                f"refused them in the request ({last.message})",
+                category=last.category,
+            )
+            attempt += 1
+            last = await _attempt(ctx, spec, target, attempt, timeouts, budget,
+                                  spec.structured, "prompt")
         if last.refused:
             # A server that cannot constrain its output: the same model, asked plainly.
             ctx.emit(
@@ -131,7 +165,8 @@ async def stream_member(
                 category=last.category,
             )
             attempt += 1
-            last = await _attempt(ctx, spec, target, attempt, timeouts, budget, None)
+            last = await _attempt(ctx, spec, target, attempt, timeouts, budget, None,
+                                  last.tools_via)
         if last.ok:
             return last
     if last is None:
@@ -151,9 +186,11 @@ async def stream_member(
 
 async def _messages(
     ctx: RunContext, spec: MemberSpec, conv: Conversation, target: ModelTarget,
-    options: dict[str, Any], budget: Budget | None,
+    options: dict[str, Any], budget: Budget | None, via: Via | None = None,
 ) -> list[Any]:
     system = [target.config.system, *conv.system] if target.config.system else conv.system
+    if via == "prompt" and spec.tools is not None:
+        system = [*system, spec.tools.prompt()]
     conv = Conversation(conv.prompt, system, conv.history)
     if not conv.history or budget is None:
         return conv.fitted(1 << 40, 0)[0]
@@ -175,15 +212,17 @@ async def _attempt(
     timeouts: Timeouts | None,
     budget: Budget | None,
     structured: Structured | None = None,
+    via: Via | None = None,
 ) -> MemberOutcome:
     options = {**target.config.options, **spec.options}
     conversation = spec.conversation
     if structured is not None and spec.structured_conversation is not None:
         conversation = spec.structured_conversation
-    messages = await _messages(ctx, spec, conversation, target, options, budget)
+    messages = await _messages(ctx, spec, conversation, target, options, budget, via)
     slots = target.slots
     if slots is None or slots.limit is None:
-        return await _call(ctx, spec, target, attempt, timeouts, structured, options, messages)
+        return await _call(ctx, spec, target, attempt, timeouts, structured, options, messages,
+                           via)
 
     def queued(ahead: int) -> None:
         assert slots is not None
@@ -196,7 +235,7 @@ async def _attempt(
         async with slots.slot(queued):
             started = True
             return await _call(ctx, spec, target, attempt, timeouts, structured, options,
-                               messages)
+                               messages, via)
     except asyncio.CancelledError:
         if not started:  # a call that streamed reported its own cancellation
             ctx.emit(MemberFailed, member=spec.member, model=target.model_id,
@@ -214,6 +253,7 @@ async def _call(
     structured: Structured | None,
     options: dict[str, Any],
     messages: list[Any],
+    via: Via | None = None,
 ) -> MemberOutcome:
     member = spec.member
     ctx.emit(
@@ -226,17 +266,24 @@ async def _call(
         provider=target.provider_id,
         prompt_tokens=sum(estimate_tokens(m["content"]) for m in messages),
     )
+    tools = spec.tools
+    if tools is not None and via is not None:
+        ctx.emit(Parse, member=member, kind="tools_offered",
+                 detail={"names": tools.names, "via": via})
     shown = spec.display() if spec.display is not None else None
     displayed: list[str] = []  # what the sinks saw, when a filter rewrote it
-    parser = StreamParser()
+    parser = StreamParser(tools=tools.schemas() if tools is not None else None, previews=True)
     pieces: list[str] = []
-    traced = 0
+    traced = 0  # trace events forwarded while streaming (previews are not in the trace)
     native: list[ToolCall] = []
     stats: CallStats | None = None
     finish: str | None = None
     logprobs: list[TokenLogprob] = []
-    # Only a structured call passes the keyword: providers written before it still work.
+    # Only a structured call, or one with native tools, passes those keywords: providers
+    # written before them still work.
     extra: dict[str, Any] = {"structured": structured} if structured is not None else {}
+    if via == "native" and tools is not None:
+        extra["tools"] = tools.wire()
     try:
         stream = target.provider.stream_chat(
             target.server_model, messages, options=options, timeouts=timeouts, **extra
@@ -255,7 +302,8 @@ async def _call(
                 if text:
                     ctx.emit(Delta, member=member, text=text)
                 for event in parser.feed(chunk.text):
-                    traced += 1
+                    if event.kind != "call_delta":
+                        traced += 1
                     _parse_event(ctx, member, event)
             if chunk.tool_calls:
                 # Calls the server parsed itself (Ollama/OpenAI tool fields) skip the text
@@ -265,16 +313,19 @@ async def _call(
                                            dict(call.get("arguments") or {}), format="native"))
                     ctx.emit(Parse, member=member, kind="call",
                              detail={"format": "native", "name": call.get("name"),
-                                     "arguments": call.get("arguments")})
+                                     "arguments": call.get("arguments"),
+                                     "index": len(native) - 1, "native": True})
             if chunk.done:
                 stats = chunk.stats
                 finish = chunk.done_reason
     except ProviderError as exc:
+        refused = exc.refused_request and not pieces
         return MemberOutcome(
             member, target.model_id, spec.persona, ok=False,
             text="".join(pieces), category=exc.category, message=exc.message,
             structured=structured is not None,
-            refused=structured is not None and exc.refused_request and not pieces,
+            refused=structured is not None and refused,
+            tools_via=via, tools_refused=via == "native" and refused,
         )
     except asyncio.CancelledError:
         ctx.emit(
@@ -301,6 +352,9 @@ async def _call(
     # calls, repairs, the classification).
     for event in result.trace[traced:]:
         _parse_event(ctx, member, event)
+    checks = tools.check(native, result.tool_calls) if tools is not None else []
+    for check in checks:
+        ctx.emit(Parse, member=member, kind="schema_check", detail=check.detail())
     calls = native + list(result.tool_calls)
     if not text.strip() and not calls:
         cut = " (cut at the token limit before any answer)" if finish == "length" else ""
@@ -317,4 +371,5 @@ async def _call(
         member, target.model_id, spec.persona, ok=True, text=text, tool_calls=calls,
         stats=stats, finished_at=time.monotonic(), finish_reason=finish,
         structured=structured is not None, logprobs=logprobs,
+        tools_via=via, native_calls=native, checks=checks,
     )

@@ -7,13 +7,17 @@ run's answer (what a follow-up turn sees) and who wrote it close the run in ``ru
 
 A request may carry a session's earlier turns: every member, the judge and every workflow
 phase then sees that thread before its prompt (see ``thread.py`` and ``loco_tui.sessions``).
+
+Members are offered the tools the registry attaches to their ensemble, persona and role
+(``tools.py``). When tools were offered, the judge is told, under each proposal, which calls
+the server parsed and how every call fared against its schema: facts, in one line each.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from loco_tui.events import (
@@ -35,6 +39,7 @@ from loco_tui.orchestrator.router import (
     routing_prompt,
 )
 from loco_tui.orchestrator.thread import Conversation, exchanges
+from loco_tui.orchestrator.tools import ToolSet, judge_note
 from loco_tui.providers.base import ChatMessage, ProviderError
 from loco_tui.providers.pool import ModelTarget, ProviderPool
 from loco_tui.registry.schema import EnsembleConfig, PhaseConfig, Registry
@@ -189,6 +194,8 @@ class Orchestrator:
                 chain=chain,
                 conversation=Conversation(prompt, history=exchanges(thread)),
                 role=choice.role,
+                tools=ToolSet.from_registry(self.registry,
+                                            self.registry.tools_for(role=choice.role)),
             ),
             budget=self._budget,
         )
@@ -271,10 +278,13 @@ class Orchestrator:
             )
             return StepResult("partial", only.text, only.member)
         assert ens.judge is not None
-        judged = await judge_ensemble(ctx, self.pool.chain(ens.judge), ens, prompt, survivors,
-                                      self._budget, prefix, exchanges(thread))
+        judged = await judge_ensemble(ctx, self.pool.chain(ens.judge), ens, prompt,
+                                      _with_tool_notes(survivors), self._budget, prefix,
+                                      exchanges(thread))
         status: Status = "partial" if judged.fallback or not complete else "ok"
-        return StepResult(status, judged.answer, judged.answer_from)
+        # A picked proposal is the member's own text, without the judge's notes.
+        own = next((o.text for o in survivors if o.member == judged.answer_from), judged.answer)
+        return StepResult(status, own, judged.answer_from)
 
     def _member_specs(
         self, ens: EnsembleConfig, prompt: str, prefix: str, thread: Sequence[Turn]
@@ -301,6 +311,8 @@ class Orchestrator:
                     member=member_id, chain=chain,
                     conversation=Conversation(prompt, system, history),
                     persona=member.persona, role=member.role, options=options,
+                    tools=ToolSet.from_registry(reg, reg.tools_for(
+                        role=member.role, persona=member.persona, ensemble=ens)),
                 )
             )
         return specs
@@ -338,6 +350,13 @@ class Orchestrator:
         if last is None:
             return StepResult(worst)
         return StepResult(worst, last.output, last.source)
+
+
+def _with_tool_notes(outcomes: list[MemberOutcome]) -> list[MemberOutcome]:
+    """The proposals as the judge sees them: where tools were offered, each followed by
+    the calls its server parsed and its calls' schema checks."""
+    return [replace(o, text=f"{o.text.rstrip()}\n\n{judge_note(o.native_calls, o.checks, o.text)}")
+            if o.tools_via is not None else o for o in outcomes]
 
 
 def _with_earlier(prompt: str, earlier: list[MemberOutcome]) -> str:

@@ -434,11 +434,17 @@ class EmbeddedProvider:
         options: dict[str, Any] | None = None,
         timeouts: Timeouts | None = None,
         structured: Structured | None = None,
+        tools: list[dict[str, Any]] | None = None,
     ) -> AsyncIterator[Chunk]:
         """Stream a chat reply as Chunks; the last has ``done=True`` and the call's stats.
 
         ``structured``: the reply is constrained by a llama.cpp grammar made from the schema,
-        and the last chunk carries the token log probabilities when they were asked for."""
+        and the last chunk carries the token log probabilities when they were asked for.
+        ``tools`` are refused (HTTP 400, as a server would): see ``native_tools``."""
+        if tools:
+            raise ProviderError(
+                FailureCategory.HTTP_ERROR, "the embedded engine does not support tools in "
+                "the request; describe them in the prompt", status=400)
         raw = self._raw_stream(model, messages, options, structured)
         async with aclosing(guard_stream(raw, timeouts or self.timeouts)) as guarded:
             async for chunk in guarded:
@@ -678,6 +684,11 @@ class EmbeddedProvider:
         return idle, busy
 
     # -- metadata -------------------------------------------------------------------------------
+
+    async def native_tools(self, model: str) -> bool:
+        """Never: the bundled chat template has no tool format, so the caller describes the
+        tools in the system prompt (and the parser reads the calls from the text)."""
+        return False
 
     async def list_models(self) -> list[ModelInfo]:
         if not _llama_installed():

@@ -5,6 +5,10 @@ exceptions (httpx, ``ConnectionError``, ``ollama.ResponseError``) never escape. 
 propagates unchanged, and however a stream is left (finished, failed, timed out, cancelled,
 closed early by the consumer) its HTTP response is closed, which is what makes Ollama stop
 generating.
+
+Tools go in the request's ``tools`` to models whose ``/api/show`` capabilities include
+"tools" (``native_tools``); a model the server refuses them for ("does not support tools",
+HTTP 400) is remembered, so the next call describes them in its prompt at once.
 """
 
 from __future__ import annotations
@@ -216,6 +220,9 @@ class OllamaProvider:
         self.shown_host = shown_url(self.host)
         warning = insecure_key_warning(self.host, has_key=bool(key), provider=name)
         self.warnings: list[str] = [warning] if warning else []
+        # Model -> whether it takes tools in the request (asked once, or learnt from a
+        # refusal).
+        self._tools: dict[str, bool | None] = {}
 
     async def _saw_response(self, response: httpx.Response) -> None:
         if response.status_code in (429, 503):
@@ -232,7 +239,8 @@ class OllamaProvider:
 
     # -- streaming ---------------------------------------------------------------------------
     def _request_fields(
-        self, options: Mapping[str, Any] | None, structured: Structured | None = None
+        self, options: Mapping[str, Any] | None, structured: Structured | None = None,
+        tools: list[dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
         model_options: dict[str, Any] = {}
         fields: dict[str, Any] = {}
@@ -252,6 +260,8 @@ class OllamaProvider:
             if structured.top_logprobs:
                 fields["logprobs"] = True
                 fields["top_logprobs"] = structured.top_logprobs
+        if tools:
+            fields["tools"] = tools
         return fields
 
     async def stream_chat(
@@ -262,9 +272,11 @@ class OllamaProvider:
         options: dict[str, Any] | None = None,
         timeouts: Timeouts | None = None,
         structured: Structured | None = None,
+        tools: list[dict[str, Any]] | None = None,
     ) -> AsyncGenerator[Chunk, None]:
-        """Stream a chat reply as Chunks; the last has ``done=True`` and the call's stats."""
-        raw = self._raw_stream(model, messages, self._request_fields(options, structured))
+        """Stream a chat reply as Chunks; the last has ``done=True`` and the call's stats.
+        ``tools`` (``{"type": "function", "function": {...}}`` each) go in the request."""
+        raw = self._raw_stream(model, messages, self._request_fields(options, structured, tools))
         async with aclosing(guard_stream(raw, timeouts or self.timeouts)) as guarded:
             async for chunk in guarded:
                 yield chunk
@@ -287,7 +299,11 @@ class OllamaProvider:
                 except StopAsyncIteration:
                     break
                 except _CAUGHT as exc:
-                    raise self._error(exc) from exc
+                    err = self._error(exc)
+                    if (fields.get("tools") and err.refused_request
+                            and "tool" in err.message.lower()):
+                        self._tools[model] = False  # "... does not support tools"
+                    raise err from exc
                 message = part.message
                 text = message.content or ""
                 thinking = message.thinking or ""
@@ -394,6 +410,18 @@ class OllamaProvider:
         if "does not exist" in lowered or "not found" in lowered:
             return ProviderError(FailureCategory.MODEL_MISSING, err.message, status=err.status)
         return err
+
+    async def native_tools(self, model: str) -> bool | None:
+        """Whether ``model`` takes tools in the request: its ``/api/show`` capabilities say
+        (an Ollama from before capabilities cannot: None), or a refusal did."""
+        if model not in self._tools:
+            try:
+                shown = await self.show(model)
+            except ProviderError:
+                return None  # not remembered: the server may answer next time
+            caps = shown.get("capabilities")
+            self._tools[model] = "tools" in caps if isinstance(caps, list) else None
+        return self._tools[model]
 
     async def show(self, model: str) -> dict[str, Any]:
         """``/api/show`` as a plain dict (``details``, ``model_info``, ``capabilities``, ...)."""

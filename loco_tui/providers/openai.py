@@ -5,6 +5,11 @@
 Chunks: answer text, reasoning kept apart (``reasoning_content`` or ``reasoning``), and on the
 last chunk the tool calls reassembled from their deltas plus the call's stats. Every failure
 surfaces as a ``ProviderError`` with a category; the API key never appears in one.
+
+Tools go in the request's ``tools``. No OpenAI-compatible API says beforehand whether a
+model takes them (llama.cpp's server needs ``--jinja``, vLLM ``--enable-auto-tool-choice``),
+so ``native_tools`` is unknown until a server refuses them (HTTP 400 naming tools): that
+model then gets them described in its prompt from the next call on.
 """
 
 from __future__ import annotations
@@ -166,6 +171,8 @@ class OpenAIProvider:
         self.gate = RetryGate()
         warning = insecure_key_warning(self.base_url, has_key=bool(self._api_key), provider=name)
         self.warnings: list[str] = [warning] if warning else []
+        # Models whose server refused tools in the request.
+        self._no_tools: set[str] = set()
 
     @classmethod
     def from_config(
@@ -281,21 +288,30 @@ class OpenAIProvider:
         options: dict[str, Any] | None = None,
         timeouts: Timeouts | None = None,
         structured: Structured | None = None,
+        tools: list[dict[str, Any]] | None = None,
     ) -> AsyncIterator[Chunk]:
         """Stream a reply as Chunks; the last has ``done=True``, stats and any tool calls.
+        ``tools`` (``{"type": "function", "function": {...}}`` each) go in the request.
 
         Raises ProviderError only. Closing the iterator (or cancelling its consumer) closes
         the HTTP response, which stops generation on the server.
         """
         t = timeouts or self.timeouts
-        return guard_stream(self._stream(model, messages, options, t, structured), t)
+        return guard_stream(self._stream(model, messages, options, t, structured, tools), t)
+
+    async def native_tools(self, model: str) -> bool | None:
+        """False once the server refused tools for ``model``; unknown (None) before."""
+        return False if model in self._no_tools else None
 
     async def _stream(
         self, model: str, messages: list[ChatMessage], options: dict[str, Any] | None,
         t: Timeouts, structured: Structured | None = None,
+        tools: list[dict[str, Any]] | None = None,
     ) -> AsyncIterator[Chunk]:
         body: dict[str, Any] = {"model": model, "messages": messages}
         body.update(map_options(options))
+        if tools:
+            body["tools"] = tools
         want_logprobs = False
         if structured is not None:
             body["response_format"] = {"type": "json_schema", "json_schema": {
@@ -324,8 +340,11 @@ class OpenAIProvider:
             ) as resp:
                 headers_seen = True
                 if resp.status_code >= 400:
-                    raise self._status_error(
+                    err = self._status_error(
                         resp.status_code, await resp.aread(), model, resp.headers)
+                    if tools and err.refused_request and "tool" in err.message.lower():
+                        self._no_tools.add(model)
+                    raise err
                 ctype = resp.headers.get("content-type", "")
                 if "html" in ctype.lower():
                     page = await _read_capped(resp, 65536)

@@ -36,6 +36,7 @@ from loco_tui.testing.script import (
     Reply,
     Script,
     prompt_tokens,
+    tool_names,
     wants_schema,
 )
 
@@ -90,6 +91,9 @@ class FakeOllama(LoopbackServer):
     A request whose ``format`` is a JSON schema gets the scripted ``Reply.constrained``
     (when there is one): a constrained model answers in JSON. ``schema_support=False``
     plays an Ollama from before structured outputs, which refuses such a request (400).
+    A request with ``tools`` gets the scripted ``Reply.with_tools`` (when there is one);
+    a model in ``Script.no_tools`` refuses it (400 "does not support tools") and its
+    ``/api/show`` capabilities leave "tools" out. ``tools_sent`` says what each chat carried.
     With ``logprobs: true`` each piece carries its scripted ``Reply.logprobs``.
     ``generations`` records when each generation was received and when it finished.
     """
@@ -124,6 +128,12 @@ class FakeOllama(LoopbackServer):
     def last_body(self, path: str = "/api/chat") -> Any:
         bodies = self.bodies(path)
         return bodies[-1] if bodies else None
+
+    def tools_sent(self, model: str | None = None) -> list[list[str] | None]:
+        """The tool names each chat request (to ``model`` if given) carried, oldest first;
+        None for a request without tools."""
+        return [tool_names(b) for b in self.bodies("/api/chat")
+                if isinstance(b, dict) and (model is None or b.get("model") == model)]
 
     # -- routing -----------------------------------------------------------------------
     async def _handle(self, request: Request) -> Response:
@@ -204,7 +214,8 @@ class FakeOllama(LoopbackServer):
                 "general.parameter_count": _parameter_count(details["parameter_size"]),
                 f"{family}.context_length": CONTEXT_LENGTH,
             },
-            "capabilities": ["completion", "tools"],
+            "capabilities": ["completion"] if model in self.script.no_tools
+            else ["completion", "tools"],
             "modified_at": _MODIFIED_AT,
         })
 
@@ -260,6 +271,11 @@ class FakeOllama(LoopbackServer):
             if not self.schema_support:
                 return _error(400, 'invalid format: format must be "" or "json"')
             reply = reply.constrained or reply
+        if tool_names(body) is not None:
+            if model in self.script.no_tools:
+                return _error(400, f"registry.ollama.ai/library/{model} does not support "
+                                   "tools")
+            reply = reply.with_tools or reply
         if reply.fault is Fault.HTTP_500:
             return _error(500, "llama runner process has terminated: exit status 2")
         if reply.fault in (Fault.RATE_LIMITED, Fault.SERVER_BUSY):

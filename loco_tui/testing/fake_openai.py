@@ -40,6 +40,7 @@ from loco_tui.testing.script import (
     Reply,
     Script,
     prompt_tokens,
+    tool_names,
     wants_schema,
 )
 
@@ -91,7 +92,9 @@ class FakeOpenAI:
     A request with ``response_format`` of type ``json_schema`` gets the scripted
     ``Reply.constrained`` (when there is one); ``schema_support=False`` plays a server that
     refuses that type (400), as LM Studio and older llama.cpp servers do. With
-    ``logprobs: true`` each piece carries its scripted ``Reply.logprobs``.
+    ``logprobs: true`` each piece carries its scripted ``Reply.logprobs``. A request with
+    ``tools`` gets the scripted ``Reply.with_tools`` (when there is one); a model in
+    ``Script.no_tools`` refuses it (400, as vLLM does without --enable-auto-tool-choice).
     ``generations`` records when each generation was received and when it finished.
     """
 
@@ -146,6 +149,12 @@ class FakeOpenAI:
                 except ValueError:
                     out.append({"_raw": r.body.decode("utf-8", "replace")})
         return out
+
+    def tools_sent(self, model: str | None = None) -> list[list[str] | None]:
+        """The tool names each chat request (to ``model`` if given) carried, oldest first;
+        None for a request without tools."""
+        return [tool_names(b) for b in self.chat_bodies
+                if model is None or b.get("model") == model]
 
     @property
     def open_connections(self) -> int:
@@ -208,6 +217,11 @@ class FakeOpenAI:
                 return _error(400, "'response_format.type' must be 'json_object' or 'text'",
                               "invalid_request_error")
             reply = reply.constrained or reply
+        if tool_names(body) is not None:
+            if model in self.script.no_tools:
+                return _error(400, '"auto" tool choice requires --enable-auto-tool-choice and '
+                              "--tool-call-parser to be set", "BadRequestError")
+            reply = reply.with_tools or reply
         if reply.fault is Fault.HTTP_500:
             return _error(500, "Internal server error", "api_error")
         if reply.fault in (Fault.RATE_LIMITED, Fault.SERVER_BUSY):

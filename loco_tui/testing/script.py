@@ -60,6 +60,9 @@ class Reply:
     # What the model answers when the request constrains it to a JSON schema (Ollama
     # `format`, OpenAI `response_format`): a constrained model writes JSON, not prose.
     constrained: Reply | None = None
+    # What the model answers when the request carries tools (`tools`): a model offered
+    # tools natively answers with the server's tool calls (`tool_calls`), not with text.
+    with_tools: Reply | None = None
 
     @classmethod
     def text(cls, text: str, **kw: Any) -> Reply:
@@ -111,6 +114,9 @@ class Script:
     loaded: set[str] = field(default_factory=set)
     # Models a fake Ollama can pull (`/api/pull`): once pulled, they answer like the rest.
     pullable: dict[str, Reply | ReplyFor] = field(default_factory=dict)
+    # Models that do not take tools in the request: their /api/show capabilities leave
+    # "tools" out, and a request carrying tools is refused (HTTP 400) as real servers do.
+    no_tools: set[str] = field(default_factory=set)
 
     def add(self, model: str, reply: Reply | ReplyFor, parameter_size: str = "7.6B") -> Script:
         self.replies[model] = reply
@@ -142,6 +148,19 @@ def wants_schema(body: Mapping[str, Any]) -> dict[str, Any] | None:
         schema = inner.get("schema") if isinstance(inner, dict) else None
         return schema if isinstance(schema, dict) else {}
     return None
+
+
+def tool_names(body: Mapping[str, Any]) -> list[str] | None:
+    """The names of the tools a request carries (``tools``, the Ollama and OpenAI shape),
+    or None when it carries none."""
+    tools = body.get("tools")
+    if not isinstance(tools, list) or not tools:
+        return None
+    names = []
+    for tool in tools:
+        fn = tool.get("function", tool) if isinstance(tool, dict) else {}
+        names.append(str(fn.get("name", "")) if isinstance(fn, dict) else "")
+    return names
 
 
 @dataclass(frozen=True, slots=True)
