@@ -48,6 +48,8 @@ if TYPE_CHECKING:
     from loco_tui.controller import Controller
     from loco_tui.events import Event, Parse, RunFinished, Verdict
     from loco_tui.orchestrator import RunRequest
+    from loco_tui.registry.schema import EnsembleConfig
+    from loco_tui.screens.model_picker import Picked
     from loco_tui.store import Store
 
 # Repainting panes per token cannot keep up with 4 panes x 500 tok/s; 30 Hz batches can.
@@ -57,7 +59,7 @@ NARROW_COLUMNS = 110
 # A pane narrower than this reads badly side by side: stack the panes instead.
 MIN_PANE_COLUMNS = 28
 
-TargetKind = Literal["ensemble", "role", "auto", "workflow"]
+TargetKind = Literal["ensemble", "role", "auto", "workflow", "picked"]
 
 
 @dataclass(frozen=True)
@@ -76,12 +78,18 @@ class UiSettings:
 class Target:
     kind: TargetKind
     name: str | None = None
+    # The model picker's throwaway ensemble (kind "picked").
+    config: EnsembleConfig | None = field(default=None, compare=False)
 
     @property
     def label(self) -> str:
-        return "auto-route" if self.kind == "auto" else f"{self.kind} {self.name}"
+        if self.kind == "auto":
+            return "auto-route"
+        if self.kind == "picked":
+            return f"picked: {self.name}"
+        return f"{self.kind} {self.name}"
 
-    def request(self, prompt: str, session: Session) -> RunRequest:
+    def request(self, prompt: str, session: Session, *, blind: bool = False) -> RunRequest:
         from loco_tui.orchestrator import RunRequest
 
         return RunRequest(
@@ -92,6 +100,8 @@ class Target:
             session=session.id,
             turn=len(session.turns),
             thread=tuple(session.turns),
+            ensemble_config=self.config,
+            blind=blind,
         )
 
 
@@ -123,6 +133,11 @@ class CurrentTurn:
     proposals: dict[str, str] = field(default_factory=dict)  # member -> final text
     judge_pick: str | None = None
     person_pick: str | None = None
+    # A blind comparison: names and the judge's pick stay hidden until the person votes.
+    blind: bool = False
+    revealed: bool = False
+    verdict: Verdict | None = None
+    titles: dict[str, str] = field(default_factory=dict)  # member -> "model · persona"
 
 
 class WorkbenchBody(Horizontal):
@@ -151,16 +166,22 @@ class LocoApp(App[None]):
         Binding("ctrl+r", "switch_role", "Roles", id="switch_role"),
         Binding("ctrl+n", "new_session", "New", id="new_session"),
         Binding("f2,ctrl+h", "history", "History", id="history", key_display="F2"),
+        Binding("f3", "pick_models", "Models", id="pick_models", key_display="F3"),
+        Binding("f4", "toggle_blind", "Blind", id="toggle_blind", key_display="F4"),
+        Binding("f6", "leaderboard", "Leaderboard", id="leaderboard", show=False,
+                key_display="F6"),
         Binding("ctrl+o", "parse_trace", "Parse trace", id="parse_trace"),
         Binding("ctrl+b", "toggle_sidebar", "Sidebar", id="toggle_sidebar", show=False),
         Binding("ctrl+g", "toggle_trace", "Trace", id="toggle_trace", show=False),
         Binding("ctrl+l", "clear", "Clear", id="clear", show=False),
         Binding("ctrl+y", "sync_scroll", "Sync scroll", id="sync_scroll", show=False),
-        Binding("f1", "show_keys", "Keys", id="show_keys"),
+        Binding("f1", "show_keys", "Keys", id="show_keys", key_display="F1"),
         Binding("question_mark", "show_keys_unless_typing", "Keys", id="show_keys_q",
                 show=False),
-        *[Binding(str(n), f"continue_with({n})", f"Continue with pane {n}",
+        *[Binding(str(n), f"continue_with({n})", f"Pane {n} is best: continue with it",
                   id=f"continue_with_{n}", show=False) for n in range(1, 10)],
+        Binding("equals_sign", "vote('tie')", "Vote: a tie", id="vote_tie", show=False),
+        Binding("0", "vote('all_bad')", "Vote: all bad", id="vote_all_bad", show=False),
         Binding("q", "quit", "Quit", id="quit", show=False),
         Binding("ctrl+q", "quit", "Quit", id="quit_ctrl", show=False, priority=True),
     ]
@@ -199,6 +220,7 @@ class LocoApp(App[None]):
         self._warnings: list[str] = list(loaded.warnings)
         self._sidebar_wanted = True
         self._sync_scroll = False
+        self._blind_next = False  # F4: compare blind whatever the ensemble says
         self.sub_title = neutralise_line(loaded.source)
 
     # -- layout ----------------------------------------------------------------------------
@@ -375,7 +397,7 @@ class LocoApp(App[None]):
         await self._history_ready.wait()  # a run started before the store opened is lost
         from loco_tui.orchestrator import RunError
 
-        request = self._target.request(prompt, self.session)
+        request = self._target.request(prompt, self.session, blind=self._blind_next)
         try:
             self.controller.validate(request)
         except RunError as exc:
@@ -504,36 +526,126 @@ class LocoApp(App[None]):
         self.prompt.focus()
 
     def action_continue_with(self, n: int) -> None:
-        """Continue with pane ``n``'s answer instead of the judge's pick (a human verdict,
-        stored beside the judge's, and what the next turn sees)."""
-        self._choose_pane(n)
+        """Pane ``n`` is best: a human verdict, stored beside the judge's, and its answer is
+        what the next turn sees."""
+        self._vote("pick", n)
 
-    @work(exclusive=True, group="choose", exit_on_error=False)
-    async def _choose_pane(self, n: int) -> None:
+    def action_vote(self, kind: str) -> None:
+        """``=`` the proposals tie, ``0`` they are all bad (the answer stays as it is)."""
+        self._vote(kind, None)
+
+    @work(exclusive=True, group="vote", exit_on_error=False)
+    async def _vote(self, kind: str, n: int | None) -> None:
         current = self.current
         if current is None or current.finished is None or current.run_id is None:
-            self.say("Choose a pane once a run has finished.", severity="warning")
+            self.say("Vote once a run has finished.", severity="warning")
             return
         members = [m for m in self._panes if m in current.proposals]
-        if n > len(members):
-            self.say(f"There is no pane {n} with an answer.", severity="warning")
+        member = None
+        if n is not None:
+            if n > len(members):
+                self.say(f"There is no pane {n} with an answer.", severity="warning")
+                return
+            member = members[n - 1]
+        elif len(members) < 2:
+            self.say("A tie or 'all bad' needs two proposals or more.", severity="warning")
             return
-        member = members[n - 1]
-        text = current.proposals[member]
         if self.store is not None and self.controller is not None:
             from loco_tui.store import StoreError
 
             try:
                 await self.controller.flush_history()
-                await self.store.record_human_verdict(current.run_id, member)
+                await self.store.vote(current.run_id, kind, member)  # type: ignore[arg-type]
             except StoreError as exc:
-                self.say(f"Your choice was not saved: {exc}", severity="error")
-        self.session.with_answer(current.run_id, text, member)
-        current.person_pick = member
-        for pane_member, pane in self._panes.items():
-            pane.mark_chosen(pane_member == member)
-        self.trace.note(f"☆ you chose {member}: the next turn continues from its answer",
-                        "bold magenta")
+                self.say(f"Your vote was not saved: {exc}", severity="error")
+        if member is not None:
+            self.session.with_answer(current.run_id, current.proposals[member], member)
+            current.person_pick = member
+            for pane_member, pane in self._panes.items():
+                pane.mark_chosen(pane_member == member)
+            self.trace.note(f"☆ you chose {member}: the next turn continues from its answer",
+                            "bold magenta")
+        else:
+            what = "a tie" if kind == "tie" else "all bad"
+            self.trace.note(f"☆ you voted {what} ({len(members)} proposals)", "bold magenta")
+        if current.blind and not current.revealed:
+            self._reveal(current)
+
+    # -- comparing models --------------------------------------------------------------------
+    def action_pick_models(self) -> None:
+        from loco_tui.screens.model_picker import ModelPicker
+
+        if self.controller is None:
+            return
+        picked: tuple[tuple[str, str], ...] = ()
+        if self._target.kind == "picked" and self._target.config is not None:
+            picked = tuple((m.provider or "", m.model or "")
+                           for m in self._target.config.members)
+        self.push_screen(ModelPicker(self.registry, dict(self.controller.pool.health),
+                                     self.controller, picked=picked), self._picked_models)
+
+    def _current_judge(self) -> str | None:
+        reg = self.registry
+        if self._target.kind == "ensemble" and self._target.name in reg.ensembles:
+            return reg.ensembles[self._target.name].judge
+        if self._target.kind == "picked" and self._target.config is not None:
+            return self._target.config.judge
+        return "judge" if "judge" in reg.roles else None
+
+    async def _picked_models(self, picked: Picked | None) -> None:
+        if picked is None or self.controller is None:
+            return
+        from loco_tui.registry import picked_ensemble, save_ensemble
+
+        judge = self._current_judge()
+        names = ", ".join(m["model"] for m in picked.members)
+        if picked.save_as is None:
+            config = picked_ensemble(list(picked.members), judge)
+            self._target = Target("picked", names, config)
+            self.trace.note(f"⇄ the next prompt compares {names}"
+                            + (f" (judge: {judge})" if judge else " (no judge)"), "cyan")
+        else:
+            path = save_ensemble(picked.save_as, list(picked.members), judge,
+                                 scope=self.loaded.scope, registry=self.registry)
+            self.loaded = self.loaded.with_overrides()
+            await self.controller.set_registry(self.loaded.registry)
+            self._targets = targets_of(self.loaded.registry)
+            self._target = Target("ensemble", picked.save_as)
+            self.trace.note(f"⇄ saved ensemble {picked.save_as} ({names}) in {path}", "cyan")
+        if not self.running:
+            self._show_idle()
+        self._refresh_sidebar()
+
+    def action_toggle_blind(self) -> None:
+        self._blind_next = not self._blind_next
+        self.say("Blind: model names and the judge's pick stay hidden until you vote "
+                 "(1-9, = or 0)" if self._blind_next else "Blind off", timeout=4)
+        self._refresh_sidebar()
+
+    def _reveal(self, current: CurrentTurn) -> None:
+        """The person voted: show who wrote what, and what the judge picked."""
+        current.revealed = True
+        for member, pane in self._panes.items():
+            title = current.titles.get(member)
+            if title and not member.endswith("judge"):
+                pane.title = f"{member} · {title}"
+        names = ", ".join(f"{m} = {t}" for m, t in current.titles.items()
+                          if not m.endswith("judge"))
+        self.trace.note(f"revealed: {names}", "bold cyan")
+        judge = self.query_one("#judge", MemberPane)
+        judge.display = True
+        if current.verdict is not None:
+            self._show_verdict(current.verdict, reveal=True)
+        self._refresh_sidebar()
+
+    def action_leaderboard(self) -> None:
+        if self.store is None:
+            self.say(f"History is off: {self.history_problem or 'still opening'}",
+                     severity="warning")
+            return
+        from loco_tui.screens.leaderboard import LeaderboardScreen
+
+        self.push_screen(LeaderboardScreen(self.store))
 
     # -- the registry ------------------------------------------------------------------------
     def action_switch_role(self) -> None:
@@ -656,7 +768,8 @@ class LocoApp(App[None]):
         if action == "cancel_run":
             # A modal screen's Esc closes the modal; here Esc only cancels a run.
             return True if self.running and len(self.screen_stack) == 1 else None
-        if action in ("quit", "show_keys_unless_typing") or action.startswith("continue_with"):
+        if action in ("quit", "show_keys_unless_typing", "vote") \
+                or action.startswith("continue_with"):
             # Letter and digit keys belong to the text being typed.
             return not isinstance(self.focused, TextArea | Input)
         return True
@@ -687,6 +800,12 @@ class LocoApp(App[None]):
              self.action_sync_scroll),
             ("Zoom the focused pane", "Maximise it, or restore it (z)", self.action_zoom),
             ("Clear the panes", "Empty the panes and the trace (Ctrl+L)", self.action_clear),
+            ("Pick models to compare", "Any 2-6 models, on the next prompt (F3)",
+             self.action_pick_models),
+            ("Toggle blind comparison", "Hide names and the judge's pick until you vote (F4)",
+             self.action_toggle_blind),
+            ("Leaderboard", "Which models win, by the judge and by your votes (F6)",
+             self.action_leaderboard),
         ]
         for title, help_text, callback in commands:
             yield SystemCommand(title, help_text, callback)
@@ -703,8 +822,13 @@ class LocoApp(App[None]):
             members = [m for m in self._panes if m in self.current.proposals]
             for n, member in enumerate(members, start=1):
                 yield SystemCommand(f"Continue with pane {n} ({member})",
-                                    "Its answer is what the next turn sees",
+                                    "Vote it best; its answer is what the next turn sees",
                                     lambda n=n: self.action_continue_with(n))
+            if len(members) > 1:
+                yield SystemCommand("Vote: a tie", "No proposal is better (=)",
+                                    lambda: self.action_vote("tie"))
+                yield SystemCommand("Vote: all bad", "No proposal is good (0)",
+                                    lambda: self.action_vote("all_bad"))
 
     async def action_send_prompt(self) -> None:
         await self.send(self.prompt.text)
@@ -765,6 +889,7 @@ class LocoApp(App[None]):
         from loco_tui.events import (
             MemberFailed,
             MemberFinished,
+            MemberQueued,
             MemberStarted,
             Parse,
             RunFinished,
@@ -772,15 +897,30 @@ class LocoApp(App[None]):
             Verdict,
         )
 
-        self.trace.show(event)
+        current = self.current
+        hidden = current is not None and current.blind and not current.revealed
+        self.trace.show(event, blind=hidden)
         match event:
             case RunStarted():
-                if self.current is not None:
-                    self.current.run_id = event.run_id
+                if current is not None:
+                    current.run_id = event.run_id
+                    current.blind = event.blind
+                    if event.blind:
+                        self.query_one("#judge", MemberPane).display = False
+                        self._refresh_sidebar()
             case MemberStarted():
                 title = event.model + (f" · {event.persona}" if event.persona else "")
                 self._titles[event.member] = title
-                self._pane(event.member).start(title, event.attempt, event.prompt_tokens)
+                if current is not None:
+                    current.titles[event.member] = title
+                pane = self._pane(event.member)
+                if event.member.endswith("reversed-judge"):
+                    pane.write("\n── the same judge again, proposals in reverse order ──\n",
+                               "bold magenta")
+                pane.start("?" if hidden and not event.member.endswith("judge") else title,
+                           event.attempt, event.prompt_tokens)
+            case MemberQueued():
+                self._pane(event.member).queued(event.ahead, event.running, event.limit)
             case MemberFinished():
                 self._pane(event.member).done(event.stats, event.finish_reason)
                 if self.current is not None and not event.member.endswith("judge"):
@@ -788,7 +928,13 @@ class LocoApp(App[None]):
             case MemberFailed():
                 self._pane(event.member).fail(event.category, event.message)
             case Verdict():
-                self._show_verdict(event)
+                if current is not None:
+                    current.verdict = event
+                if hidden:
+                    self.trace.note("★ the verdict stays hidden until you vote (1-9, = or 0)",
+                                    "bold green")
+                else:
+                    self._show_verdict(event)
             case Parse():
                 self._parsed.setdefault(event.member, []).append(event)
             case RunFinished():
@@ -814,9 +960,14 @@ class LocoApp(App[None]):
             self._refresh_sidebar()
         self.prompt.focus()  # after a run, the next prompt
 
-    def _show_verdict(self, event: Verdict) -> None:
-        from loco_tui.widgets.trace_lines import confidence_text, verdict_headline
+    def _show_verdict(self, event: Verdict, *, reveal: bool = False) -> None:
+        from loco_tui.describe import confidence_text, verdict_headline
+        from loco_tui.widgets.trace_lines import trace_line
 
+        if reveal:
+            line = trace_line(event)
+            if line is not None:
+                self.trace.note(line.plain, str(line.style))
         headline = verdict_headline(event)
         if event.mode == "pick" and event.winner:
             pane = self._panes.get(event.winner)
@@ -834,7 +985,8 @@ class LocoApp(App[None]):
         if pane is None:
             if member.endswith("judge"):
                 pane = self.query_one("#judge", MemberPane)
-                pane.display = True
+                current = self.current
+                pane.display = not (current and current.blind and not current.revealed)
             else:
                 pane = MemberPane(member, member, show_rates=self.settings.show_rates)
                 pane.report_scrolling = self._sync_scroll
@@ -870,13 +1022,15 @@ class LocoApp(App[None]):
         warnings = list(self._warnings)
         if self.history_off:
             warnings.append(f"history off: {self.history_off}")
+        current = self.current
         self.query_one(ModelSidebar).show(
             self.registry,
             dict(self.controller.pool.health) if self.controller else {},
-            self._target.label,
+            self._target.label + (" · blind" if self._blind_next else ""),
             self.registry_error,
             switched=self._switched_roles,
             warnings=warnings,
+            blind=bool(current and current.blind and not current.revealed),
         )
 
     # -- background work -------------------------------------------------------------------

@@ -115,6 +115,10 @@ def check(ctx: click.Context, file: Path | None, config: Path | None) -> None:
         raise click.UsageError("give the registry as FILE or --config, not both")
     # Checks files only: what servers happen to answer is not a registry to validate.
     loaded = _load(file or config or ctx.obj.get("config"), autodetect=False)
+    # Problems in the files Loco owns beside the registry (saved ensembles, role switches)
+    # do not fail the check, but they are said.
+    for warning in loaded.warnings:
+        click.echo(f"warning: {neutralise_line(warning)}", err=True)
     source = neutralise_line(str(loaded.path)) if loaded.path else "built-in default registry"
     reg = loaded.registry
     click.echo(

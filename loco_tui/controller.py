@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING
 
 from loco_tui.events import Event
@@ -25,6 +25,7 @@ from loco_tui.providers.pool import ProviderPool
 from loco_tui.registry.schema import Registry
 
 if TYPE_CHECKING:
+    from loco_tui.providers.ollama import PullProgress
     from loco_tui.store import Recorder, Store
 
 log = logging.getLogger(__name__)
@@ -141,6 +142,22 @@ class Controller:
 
     async def check_health(self) -> dict[str, Health]:
         return await self.pool.check_health()
+
+    def can_pull(self, provider_id: str) -> bool:
+        """Whether models can be downloaded onto this provider's server (Ollama)."""
+        if provider_id not in self.registry.providers:
+            return False
+        return hasattr(self.pool.provider(provider_id), "pull")
+
+    def pull(self, provider_id: str, model: str) -> AsyncIterator[PullProgress]:
+        """Download ``model`` onto the provider's server, step by step (cancel to stop).
+        Raises ProviderError; KeyError for a provider that cannot pull."""
+        provider = self.pool.provider(provider_id)
+        pull = getattr(provider, "pull", None)
+        if pull is None:
+            raise KeyError(f"provider {provider_id} cannot pull models")
+        stream: AsyncIterator[PullProgress] = pull(model)
+        return stream
 
     def attach_store(self, store: Store) -> None:
         """Record every run from now on (the workbench opens its store after the first

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, TextIO
 
 from loco_tui.controller import Controller
+from loco_tui.describe import confidence_text, verdict_detail
 from loco_tui.events import (
     Delta,
     Event,
@@ -172,10 +173,8 @@ class TextSink:
 
     def _verdict(self, event: Verdict) -> None:
         who = neutralise_line(event.winner or "synthesis")
-        confidence = ("confidence not stated" if event.confidence is None
-                      else f"confidence {event.confidence:.2f}")
-        self.out.write(f"\n★ verdict: {event.mode} {who} ({confidence}, read by "
-                       f"{event.parsed_by}): {neutralise_line(event.reason)}\n")
+        self.out.write(f"\n★ verdict: {event.mode} {who} ({confidence_text(event.confidence)}, "
+                       f"{verdict_detail(event)}): {neutralise_line(event.reason)}\n")
 
 
 def _is_terminal(stream: TextIO) -> bool:

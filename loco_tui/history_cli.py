@@ -24,7 +24,6 @@ if TYPE_CHECKING:
     from rich.text import Text
 
     from loco_tui.store import Leaderboard, ModelStats, RunDetail, SessionSummary, Store
-    from loco_tui.store.leaderboard import BoardResult
 
 T = TypeVar("T")
 
@@ -408,82 +407,11 @@ def _leaderboard(as_json: bool, since: float | None, role: str | None, personas:
 
 
 def _print_leaderboard(board: Leaderboard) -> None:
-    from rich.text import Text
+    from loco_tui.tables import leaderboard_renderables
 
     console = _console()
-    for result, title in ((board.judge, "Judge's verdicts"), (board.human, "Your votes")):
-        console.print(_board_table(result, title, board.min_games))
-        console.print(Text(""))
-    agreement = board.agreement
-    line = Text("Judge agrees with you: ", style="bold")
-    if agreement.compared:
-        assert agreement.rate is not None
-        line.append(f"{agreement.rate:.0%} ({agreement.agreed} of {agreement.compared} runs "
-                    "you both picked from)")
-    else:
-        line.append("— (no run has both a judge's pick and yours)", "dim")
-    if agreement.person_tie or agreement.person_all_bad:
-        line.append(f" · you saw no winner where the judge picked one: "
-                    f"{agreement.person_tie} tie, {agreement.person_all_bad} all bad", "dim")
-    console.print(line)
-    if board.judges:
-        console.print(_judges_table(board))
-    console.print(Text(f"{board.method}. Ratings: 1000 = the average model, +400 = 10:1 odds. "
-                       f"A rating needs {board.min_games} games to count.", style="dim"))
-
-
-def _board_table(result: BoardResult, title: str, min_games: int) -> Any:
-    from rich.table import Table
-
-    table = Table(title=title, title_justify="left", title_style="bold", box=None,
-                  pad_edge=False, header_style="bold")
-    for name in ("#", "Model", "Rating", "95% CI", "Games", "W/L/T", "Note"):
-        table.add_column(name, justify="right" if name in ("#", "Rating", "Games", "W/L/T")
-                         else "left")
-    if not result.standings:
-        table.add_row(_cell(None), _cell("no head-to-head verdicts yet", "dim"), *[_cell(None)]
-                      * 5)
-        return table
-    for s in result.standings:
-        name = s.model + (f" · {s.persona}" if s.persona else "")
-        ci = "—" if s.ci_low is None or s.ci_high is None else f"{s.ci_low:.0f} – {s.ci_high:.0f}"
-        notes = []
-        if s.provisional:
-            notes.append(f"provisional: {s.needs} more game{'' if s.needs == 1 else 's'}")
-        if s.all_bad:
-            notes.append(f"all bad ×{s.all_bad}")
-        style = "dim" if s.provisional else ""
-        table.add_row(_cell(_num(s.rank, "{}")), _cell(name, "bold" if not s.provisional
-                                                       else "dim"),
-                      _cell(_num(s.rating, "{:.0f}"), style), _cell(ci, style),
-                      _cell(str(s.games), style), _cell(f"{s.wins}/{s.losses}/{s.ties}", style),
-                      _cell(", ".join(notes), "yellow" if s.provisional else "dim"))
-    table.caption = (f"{result.verdicts} verdicts, {result.games} head-to-head games · a "
-                     f"rating needs {min_games} games")
-    table.caption_style = "dim"
-    table.caption_justify = "left"
-    return table
-
-
-def _judges_table(board: Leaderboard) -> Any:
-    from rich.table import Table
-
-    table = Table(title="Judges", title_justify="left", title_style="bold", box=None,
-                  pad_edge=False, header_style="bold")
-    for name in ("Judge model", "Verdicts", "Readable", "Schema", "Logprob", "Position",
-                 "Agrees with you"):
-        table.add_column(name, justify="left" if name == "Judge model" else "right")
-    for j in board.judges:
-        position = ("—" if not j.position_checked else
-                    f"{j.position_inconsistent}/{j.position_checked} flipped "
-                    f"({j.inconsistency_rate or 0:.0%})")
-        a = j.agreement
-        agrees = "—" if not a.compared else f"{a.agreed}/{a.compared} ({a.rate or 0:.0%})"
-        table.add_row(_cell(j.model, "bold"), _cell(str(j.verdicts)), _cell(str(j.readable)),
-                      _cell(str(j.via_schema)), _cell(str(j.logprob_confidence)),
-                      _cell(position, "red" if j.position_inconsistent else ""),
-                      _cell(agrees))
-    return table
+    for renderable in leaderboard_renderables(board):
+        console.print(renderable)
 
 
 COMMANDS = (history, show, export, stats)

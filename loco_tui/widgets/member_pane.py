@@ -160,6 +160,12 @@ class MemberPane(StreamView):
         self.set_class(True, "-streaming")
         self.set_class(False, "-done", "-failed", "-winner", "-cut", "-chosen")
 
+    def queued(self, ahead: int, running: int, limit: int) -> None:
+        """The member waits for a free slot of its provider (``max_parallel``)."""
+        self.set_class(True, "-streaming")
+        self.status = (f"queued, {ahead} ahead ({running} of {limit} running)" if ahead
+                       else f"queued, next ({running} of {limit} running)")
+
     def append(self, answer: str, thinking: str = "", pieces: int = 0) -> None:
         if (answer or thinking) and self._first_at is None:
             self._first_at = time.monotonic()

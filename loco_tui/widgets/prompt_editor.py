@@ -96,12 +96,15 @@ class PromptEditor(TextArea):
     # Enter and the newline keys are handled in ``_on_key``, in the order keys arrive; these
     # bindings name them in the footer and the keys panel (and for key remapping).
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "submit", "Send", id="prompt_editor.submit"),
-        Binding("ctrl+j,ctrl+enter", "newline", "Newline", id="prompt_editor.newline"),
+        # The placeholder says how to send and how to break a line: the footer has no room.
+        Binding("enter", "submit", "Send", id="prompt_editor.submit", show=False),
+        Binding("ctrl+j,ctrl+enter", "newline", "Newline", id="prompt_editor.newline",
+                show=False),
         Binding("shift+enter", "newline('shift+enter')", "Newline", show=False,
                 id="prompt_editor.newline_shift"),
         # Replaces TextArea's Ctrl+E (end of line, which End still does).
-        Binding("ctrl+e", "open_editor", "$EDITOR", id="prompt_editor.open_editor"),
+        Binding("ctrl+e", "open_editor", "$EDITOR", id="prompt_editor.open_editor",
+                show=False),
     ]
 
     class Submitted(Message):

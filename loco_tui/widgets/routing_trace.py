@@ -46,10 +46,11 @@ class RoutingTrace(StreamView):
             del self._entries[: len(self._entries) - _KEPT_LINES]
         self.write(line + "\n", style)
 
-    def show(self, event: Event) -> None:
+    def show(self, event: Event, *, blind: bool = False) -> None:
+        """Add the event's line; ``blind`` keeps model names out until the person votes."""
         from loco_tui.widgets.trace_lines import trace_line
 
-        line = trace_line(event)
+        line = trace_line(event, blind=blind)
         if line is not None:
             self.note(line.plain, str(line.style))
 

@@ -54,6 +54,7 @@ class ModelSidebar(Static):
         *,
         switched: Collection[str] = (),
         warnings: Sequence[str] = (),
+        blind: bool = False,
     ) -> None:
         text = Text()
         if error:
@@ -66,6 +67,12 @@ class ModelSidebar(Static):
             text.append("\n")
         text.append("Target ", style="bold")
         text.append(f"{neutralise_line(target)}\n", style="bold cyan")
+        if blind:
+            # The roles below would tell which model is in which pane.
+            text.append("\nBlind comparison: model names stay hidden until you vote "
+                        "(1-9 best pane, = tie, 0 all bad).\n", style="magenta")
+            self.update(text)
+            return
         text.append("\nRoles\n", style="bold")
         for role, chain in registry.roles.items():
             text.append(f" {neutralise_line(role)}", style="")

@@ -12,10 +12,12 @@ from typing import Any
 
 from rich.text import Text
 
+from loco_tui.describe import confidence_text, verdict_detail, verdict_headline
 from loco_tui.events import (
     Event,
     JudgeStarted,
     MemberFailed,
+    MemberQueued,
     Parse,
     PhaseFinished,
     PhaseStarted,
@@ -41,38 +43,39 @@ def brief(detail: dict[str, Any]) -> str:
     return text if len(text) <= _DETAIL_CHARS else text[: _DETAIL_CHARS - 1] + "…"
 
 
-def confidence_text(confidence: float | None) -> str:
-    return "confidence not stated" if confidence is None else f"confidence {confidence:.2f}"
-
-
-def verdict_headline(event: Verdict) -> str:
-    if event.mode == "pick" and event.winner:
-        return f"picked {event.winner}" + (f" ({event.label})" if event.label else "")
-    return "synthesized an answer"
-
-
-def trace_line(event: Event) -> Text | None:
-    """The trace line for ``event``, or None when it has none (deltas, member starts)."""
+def trace_line(event: Event, *, blind: bool = False) -> Text | None:
+    """The trace line for ``event``, or None when it has none (deltas, member starts).
+    ``blind`` leaves model names out (a blind comparison before the person's vote)."""
     match event:
         case Route():
             who = f"{event.member}: " if event.member and event.member != event.role else ""
-            return plain(f"» {who}{event.role or '-'} → {event.model}  ({event.reason})",
+            model = "(hidden)" if blind else event.model
+            return plain(f"» {who}{event.role or '-'} → {model}  ({event.reason})",
                          "yellow" if event.category else "cyan")
+        case MemberQueued():
+            model = "" if blind else f" ({event.model} on {event.provider})"
+            return plain(f"⏳ {event.member}{model} queued: {event.ahead} ahead, "
+                         f"{event.running} of {event.limit} running", "dim")
         case MemberFailed():
+            if blind:  # a server's message may name the model
+                return plain(f"✗ {event.member} {event.category}", "red")
             return plain(f"✗ {event.member} ({event.model}) {event.category}: {event.message}",
                          "red")
         case JudgeStarted():
             labels = ", ".join(f"{label}={member}" for label, member in event.labels.items())
-            return plain(f"⚖ judge {event.model} sees {labels}", "magenta")
+            again = " again, order reversed," if event.order == "reversed" else ""
+            model = "" if blind else f" {event.model}"
+            return plain(f"⚖ judge{model}{again} sees {labels}", "magenta")
         case Verdict():
             return plain(f"★ verdict: {verdict_headline(event)}, "
-                         f"{confidence_text(event.confidence)} [{event.parsed_by}] "
+                         f"{confidence_text(event.confidence)} [{verdict_detail(event)}] "
                          f"{event.reason}", "bold green")
         case Parse() if event.kind in ("format", "call", "repair"):
             return plain(f"  {event.member} parse {event.kind}: {brief(event.detail)}", "dim")
         case ThreadTrimmed():
+            whose = "its model's" if blind else f"{event.model}'s"
             return plain(f"✂ {event.member}: left out the {event.dropped} oldest turn(s) to fit "
-                         f"{event.model}'s {event.budget_tokens}-token context "
+                         f"{whose} {event.budget_tokens}-token context "
                          f"({event.kept} kept)", "yellow")
         case RunStarted():
             return plain(f"run · {event.mode} {event.target}", "dim")
