@@ -194,3 +194,27 @@ async def test_the_leaderboard_screen_shows_both_boards(ollama_server):
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, LeaderboardScreen)
+
+
+async def test_the_picker_pulls_a_model_the_server_lacks(ollama_server):
+    script = trio_script()
+    script.pullable["delta:1b"] = Reply.text("Delta is here.")
+    server = ollama_server(script)
+    body = ENSEMBLE + '[models.delta]\nprovider = "local"\nmodel = "delta:1b"\n'
+    app = make_app(server.url, body)
+    async with app.run_test(size=SIZE) as pilot:
+        await booted(app, pilot)
+        await until(pilot, lambda: bool(app.controller.pool.health))
+        app.set_focus(None)
+        await pilot.press("f3")
+        await until(pilot, lambda: isinstance(app.screen, ModelPicker))
+        picker = app.screen
+        missing = next(o for o in picker.offers if o.model == "delta:1b")
+        assert not missing.installed
+        options = picker.query_one(SelectionList)
+        options.highlighted = picker.offers.index(missing)
+        await pilot.press("p")
+        await until(pilot, lambda: next(o for o in picker.offers
+                                        if o.model == "delta:1b").installed, timeout=10)
+        assert "delta:1b is on local now" in str(picker.query_one("#models-note").render())
+        assert "delta:1b" in script.replies  # the server has it now
