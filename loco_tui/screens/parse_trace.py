@@ -1,5 +1,9 @@
-"""How the parser read each member's output: formats recognised, tool calls, repairs, and
-the response's classification, member by member, for the last run."""
+"""How the parser read each member's output: formats recognised, tool calls, repairs, schema
+checks and the response's classification, member by member, for the last run.
+
+This is the overview of every member at once. One pane's trace, in place (its raw text with
+the recognised spans highlighted, its calls as a tree, n/p between calls), is
+``loco_tui.screens.inspector.InspectorScreen``."""
 
 from __future__ import annotations
 
@@ -13,11 +17,15 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from loco_tui.safe_text import neutralise_line
+from loco_tui.widgets.call_preview import describe_check
+
 if TYPE_CHECKING:
     from loco_tui.events import Parse
 
 _STYLE = {"format": "cyan", "call": "bold green", "call_started": "green", "repair": "yellow",
-          "rejected": "red", "retract": "red", "classification": "magenta", "think": "dim"}
+          "rejected": "red", "retract": "red", "classification": "magenta", "think": "dim",
+          "tools_offered": "blue"}
 _DETAIL_CHARS = 400
 
 
@@ -26,16 +34,29 @@ def render_trace(titles: dict[str, str], events: dict[str, list[Parse]]) -> Text
     if not events:
         text.append("No parse events yet: send a prompt first.", style="dim")
     for member, parsed in events.items():
-        text.append(f"{member} · {titles.get(member, '')}\n", style="bold")
+        text.append(neutralise_line(f"{member} · {titles.get(member, '')}") + "\n",
+                    style="bold")
+        previews = 0
         for event in parsed:
+            if event.kind == "call_delta":
+                previews += 1  # the calls they previewed follow, final
+                continue
             detail = dict(event.detail)
             offset = detail.pop("offset", None)
             where = f"@{offset} " if offset is not None else ""
+            if event.kind == "schema_check":
+                ok = bool(detail.get("ok"))
+                text.append(f"  {'schema_check':<15}", style="green" if ok else "bold red")
+                text.append(neutralise_line(describe_check(detail)) + "\n")
+                continue
             body = json.dumps(detail, ensure_ascii=False)
             if len(body) > _DETAIL_CHARS:
                 body = body[: _DETAIL_CHARS - 1] + "…"
             text.append(f"  {event.kind:<15}", style=_STYLE.get(event.kind, ""))
-            text.append(f"{where}{body}\n")
+            # JSON escapes C0 controls, not C1 ones or bidi overrides: neutralised too.
+            text.append(neutralise_line(f"{where}{body}") + "\n")
+        if previews:
+            text.append(f"  ({previews} preview(s) of calls while they streamed)\n", "dim")
         text.append("\n")
     return text
 
