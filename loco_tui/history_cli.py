@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.text import Text
 
+    from loco_tui.events import Event
     from loco_tui.store import Leaderboard, ModelStats, RunDetail, SessionSummary, Store
 
 T = TypeVar("T")
@@ -139,12 +140,14 @@ def history(search: str | None, as_json: bool, limit: int) -> None:
 def show(ident: str, as_json: bool) -> None:
     """Show a session's turns, or a run's members, figures, verdicts and answer.
 
-    Ids may be shortened to any prefix that names one session or run."""
+    Ids may be shortened to any prefix that names one session or run. A run's JSON holds
+    each member's parse trace (``parse_traces``), as the workbench's inspector shows it."""
 
     async def body(store: Store) -> dict[str, Any]:
         kind, full = await store.resolve(ident)
         if kind == "run":
-            return {"kind": "run", "run": await store.run(full)}
+            return {"kind": "run", "run": await store.run(full),
+                    "events": await store.events(full)}
         session = await store.session(full)
         proposals = {t.run_id: t.proposals for t in session.turns}
         return {"kind": "session", "session": await store.session_summary(full),
@@ -155,10 +158,11 @@ def show(ident: str, as_json: bool) -> None:
         raise click.ClickException(f"{NO_HISTORY}: nothing to show")
     if found["kind"] == "run":
         detail: RunDetail = found["run"]
+        traces = parse_traces(found["events"])
         if as_json:
-            click.echo(_dumps({"kind": "run", **detail.to_dict()}))
+            click.echo(_dumps({"kind": "run", **detail.to_dict(), "parse_traces": traces}))
         else:
-            _print_run(detail)
+            _print_run(detail, traces)
         return
     if as_json:
         click.echo(_dumps({
@@ -197,7 +201,44 @@ def _print_session(summary: SessionSummary, runs: list[Any]) -> None:
             console.print(Text(neutralise_line(run.message), "dim"))
 
 
-def _print_run(detail: RunDetail) -> None:
+def parse_traces(events: list[Event]) -> list[dict[str, Any]]:
+    """Each member attempt's parse trace, in the order the attempts started: the member, the
+    attempt, the model, the raw text the parser read (its offsets index it) and its parse
+    events (``kind``, ``offset``, ``detail``) without the previews of calls as they streamed
+    (the final calls replace them). The judge's text is shown without its fence markers,
+    so the judge's offsets may not fit it."""
+    from loco_tui.events import Delta, MemberStarted, Parse
+
+    traces: list[dict[str, Any]] = []
+    current: dict[str, dict[str, Any]] = {}
+    texts: dict[int, list[str]] = {}
+    for event in events:
+        if isinstance(event, MemberStarted):
+            trace = {"member": event.member, "attempt": event.attempt, "model": event.model,
+                     "text": "", "events": []}
+            current[event.member] = trace
+            traces.append(trace)
+            texts[id(trace)] = []
+        elif isinstance(event, Delta) and event.channel == "answer":
+            found = current.get(event.member)
+            if found is not None:
+                texts[id(found)].append(event.text)
+        elif isinstance(event, Parse) and event.kind != "call_delta":
+            found = current.get(event.member)
+            if found is None:  # a parse event before its member started: keep it anyway
+                found = current[event.member] = {"member": event.member, "attempt": None,
+                                                 "model": None, "text": "", "events": []}
+                traces.append(found)
+                texts[id(found)] = []
+            detail = dict(event.detail)
+            offset = detail.pop("offset", None)
+            found["events"].append({"kind": event.kind, "offset": offset, "detail": detail})
+    for trace in traces:
+        trace["text"] = "".join(texts[id(trace)])
+    return traces
+
+
+def _print_run(detail: RunDetail, traces: list[dict[str, Any]] | None = None) -> None:
     from rich.table import Table
     from rich.text import Text
 
@@ -241,6 +282,17 @@ def _print_run(detail: RunDetail) -> None:
             names = ", ".join(str(call.get("name")) for call in p.tool_calls)
             console.print(Text(f"{neutralise_line(p.member)} called: {neutralise_line(names)}",
                                "dim"))
+    for trace in traces or ():
+        for event in trace["events"]:
+            if event["kind"] != "schema_check":
+                continue
+            check = event["detail"]
+            problems = [str(p.get("message", "")) for p in check.get("problems") or ()
+                        if isinstance(p, dict)]
+            verdict = "fits its schema" if not problems else "; ".join(problems)
+            console.print(Text(neutralise_line(
+                f"{trace['member']} {'✓' if not problems else '✗'} {check.get('name')}: "
+                f"{verdict}"), "green" if not problems else "red"))
     for v in detail.verdicts:
         line = Text()
         line.append("verdict " if v.by == "judge" else "your vote ", "bold")
