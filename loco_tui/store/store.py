@@ -4,14 +4,16 @@ export, replay); this class only gives it one handle."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from loco_tui.events import Event
 from loco_tui.sessions import Session
-from loco_tui.store import export, history, leaderboard, replay, stats
+from loco_tui.store import evals, export, history, leaderboard, replay, stats
 from loco_tui.store.db import DEFAULT_BUSY_TIMEOUT_S, Database, default_path
+from loco_tui.store.evals import EvalRecord, EvalRunRecord
 from loco_tui.store.leaderboard import DEFAULT_MIN_GAMES, Leaderboard, Players
 from loco_tui.store.recorder import DEFAULT_INTERVAL_S, Recorder
 from loco_tui.store.records import ModelStats, RunDetail, RunRecord, SessionSummary, VerdictRecord
@@ -104,6 +106,19 @@ class Store:
         """Bradley-Terry boards (judge and human), agreement, and the judges' audit."""
         return await leaderboard.compute_leaderboard(self.db, players=players, role=role,
                                                      since=since, min_games=min_games)
+
+    # -- evals ---------------------------------------------------------------------------
+    async def tag_eval_run(self, run_id: str, tag: Mapping[str, Any]) -> None:
+        """Mark a recorded run as one of an eval's (``tag["eval"]`` names the eval)."""
+        await evals.tag_run(self.db, run_id, tag)
+
+    async def evals(self, limit: int = 50, offset: int = 0) -> list[EvalRecord]:
+        """Evals, the most recently started first."""
+        return await evals.list_evals(self.db, limit, offset)
+
+    async def eval_runs(self, eval_id: str) -> list[EvalRunRecord]:
+        """Every run of an eval (id or unambiguous prefix) with its tag, in run order."""
+        return await evals.eval_runs(self.db, eval_id)
 
     async def export_markdown(self, ident: str) -> str:
         return await export.export_markdown(self.db, ident)
