@@ -17,12 +17,11 @@ typed kept aside until the walk returns past the newest entry.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import threading
 from collections.abc import Iterable, Sequence
-from contextlib import suppress
 from pathlib import Path
+
+from loco_tui.files import write_atomic
 
 __all__ = ["FILE_NAME", "LIMIT", "MAX_PROMPT_CHARS", "PromptHistory", "Recall", "default_path"]
 
@@ -85,19 +84,8 @@ def write_prompts(path: Path, prompts: Sequence[str]) -> None:
     """Replace ``path`` atomically with ``prompts``. Raises OSError."""
     # ensure_ascii: a lone surrogate (pasted from a broken source) stays writable.
     body = json.dumps({"version": _FORMAT, "prompts": list(prompts)}, indent=0)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # mkstemp creates the file readable by its owner only: prompts can hold secrets.
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(body)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        with suppress(OSError):
-            os.unlink(temp)
-        raise
+    # The file is created readable by its owner only (mkstemp): prompts can hold secrets.
+    write_atomic(path, body)
 
 
 class PromptHistory:

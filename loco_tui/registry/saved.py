@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -33,6 +32,7 @@ from typing import Any, Literal
 import tomli_w
 from pydantic import Field, ValidationError
 
+from loco_tui.files import write_atomic
 from loco_tui.registry.load import ConfigIssue, _describe_validation, format_path
 from loco_tui.registry.locate import index_keys
 from loco_tui.registry.schema import (
@@ -210,16 +210,5 @@ def _read_for_update(path: Path) -> dict[str, Any]:
 
 
 def _write(path: Path, document: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = _HEADER + tomli_w.dumps(document)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".ensembles-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)  # atomic: the watcher never reads half a file
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    # Atomic: the hot-reload watcher never reads half a file.
+    write_atomic(path, _HEADER + tomli_w.dumps(document))
