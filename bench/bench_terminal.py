@@ -109,16 +109,20 @@ def make_script(tokens: int, delay: float) -> Script:
 
 
 def piece_delay(rate: float) -> float:
-    """The ``piece_delay_s`` whose streams run closest to ``rate``: the event loop waits in
-    whole milliseconds (epoll), so 1/460 s sleeps 3 ms (~320 tok/s) while 2 ms gives ~460."""
+    """The ``piece_delay_s`` whose four concurrent streams run closest to ``rate``: the event
+    loop waits in whole milliseconds (epoll), so 1/460 s sleeps 3 ms (~320 tok/s) while
+    1.8-1.9 ms give ~440-460."""
 
-    async def measured(delay: float) -> float:
-        t0 = time.perf_counter()
-        for _ in range(150):
+    async def stream(delay: float, pieces: int) -> None:
+        for _ in range(pieces):
             await asyncio.sleep(delay)
-        return 150 / (time.perf_counter() - t0)
 
-    candidates = (1 / rate, 0.002, 0.0019, 0.0018, 0.0015)
+    async def measured(delay: float, pieces: int = 300) -> float:
+        t0 = time.perf_counter()
+        await asyncio.gather(*(stream(delay, pieces) for _ in MODELS))
+        return pieces / (time.perf_counter() - t0)
+
+    candidates = (1 / rate, 0.0020, 0.0019, 0.0018, 0.0017, 0.0016, 0.0015)
     rates = {d: asyncio.run(measured(d)) for d in candidates}
     return min(candidates, key=lambda d: abs(rates[d] - rate))
 
@@ -126,17 +130,20 @@ def piece_delay(rate: float) -> float:
 # -- tmux ------------------------------------------------------------------------------------
 
 class Tmux:
-    """A private tmux server (its own socket) for this bench: nothing else's sessions are
-    touched, and ``kill_server`` ends everything it ran."""
+    """A private tmux server (its own socket, in the bench's temp dir) for this bench:
+    nothing else's sessions are touched, and ``kill_server`` ends everything it ran."""
 
-    def __init__(self, env: dict[str, str], config: Path) -> None:
-        self.socket = f"loco-bench-{os.getpid()}"
+    def __init__(self, env: dict[str, str], directory: Path) -> None:
+        self.socket = directory / "tmux.sock"
         self.env = env
-        config.write_text("set -g status off\nset -g remain-on-exit on\n")
+        config = directory / "tmux.conf"
+        # exit-empty off: killing one app's session must not take the server down while the
+        # next session is being made (tmux: "server exited unexpectedly").
+        config.write_text("set -s exit-empty off\nset -g status off\nset -g remain-on-exit on\n")
         self.config = config
 
     def __call__(self, *args: str, check: bool = True) -> str:
-        done = subprocess.run(["tmux", "-L", self.socket, "-f", str(self.config), *args],
+        done = subprocess.run(["tmux", "-S", str(self.socket), "-f", str(self.config), *args],
                               env=self.env, capture_output=True, text=True, timeout=30)
         if check and done.returncode != 0:
             raise RuntimeError(f"tmux {' '.join(args)}: {done.stderr.strip()}")
@@ -255,9 +262,11 @@ class AppSession:
 SHOWN_ALL = re.compile(r"✓ (\d+) tok")
 
 
-def measure(session: AppSession, server: FakeOllama, workload: Workload, tokens: int
-            ) -> dict[str, float]:
-    """Type the prompt, sample the app's CPU until it has caught up, read the screen."""
+def measure(session: AppSession, server: FakeOllama, workload: Workload, tokens: int,
+            screens: list[str] | None = None) -> dict[str, float]:
+    """Type the prompt, sample the app's CPU until it has caught up, read the screen; with
+    ``screens``, the screen halfway through the streams and at the end are added to it
+    (reading the screen asks tmux, not the app)."""
     session.wait_idle()
     idle_rate = session.cpu_rate(IDLE_SPAN_S)
     first_generation = len(server.generations)
@@ -270,7 +279,10 @@ def measure(session: AppSession, server: FakeOllama, workload: Workload, tokens:
     caught: tuple[float, float] | None = None
     deadline = now() + 120
     next_at = samples[0][0] + SAMPLE_S
+    halfway = samples[0][0] + tokens / RATE / 2
     while now() < deadline:
+        if screens is not None and not screens and now() >= halfway:
+            screens.append(session.screen())
         time.sleep(max(0.0, next_at - now()))
         next_at += SAMPLE_S
         session.check_alive()
@@ -290,6 +302,8 @@ def measure(session: AppSession, server: FakeOllama, workload: Workload, tokens:
     caught_at, cpu_at = caught
     after_rate = session.cpu_rate(IDLE_SPAN_S)  # an idle app stays idle (no growing timers)
     screen = session.screen()
+    if screens is not None:
+        screens.append(screen)
     shown = [int(x) for x in SHOWN_ALL.findall(screen)]
     start = samples[0][0]
     cpu_in_stream = next(c for t, c in samples if t >= end) - samples[0][1]
@@ -344,6 +358,8 @@ def killed_on_exit(tmux: Tmux) -> Iterator[None]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--screens", action="store_true",
+                        help="print the last Markdown run's screen halfway and at the end")
     args = parser.parse_args()
     if shutil.which("tmux") is None:
         sys.exit("bench_terminal needs tmux on PATH: nothing measured")
@@ -357,13 +373,14 @@ def main() -> None:
                if k not in ("PYTHONDONTWRITEBYTECODE", "LOCO_CONFIG", "TMUX")}
         env.update(PYTHONPYCACHEPREFIX=str(tmp / "pycache"), XDG_CONFIG_HOME=str(tmp / "config"),
                    XDG_DATA_HOME=str(tmp / "data"), LOCO_HOME=str(tmp / "home"))
-        tmux = Tmux(env, tmp / "tmux.conf")
+        tmux = Tmux(env, tmp)
         server = FakeOllama(make_script(tokens, delay))
         server.start()
         registry = tmp / "loco.toml"
         registry.write_text(quad_registry(server.url, MODELS))
         results: dict[Workload, list[dict[str, float]]] = {w: [] for w in WORKLOADS}
         term = colorterm = None
+        screens: list[str] = []
         try:
             with killed_on_exit(tmux):
                 warm = AppSession(tmux, "warm-up", tmp / "home-warm-up", registry)
@@ -381,7 +398,9 @@ def main() -> None:
                             session.start()
                             term = environ_of(session.pid, "TERM")
                             colorterm = environ_of(session.pid, "COLORTERM")
-                            result = measure(session, server, workload, tokens)
+                            last_markdown = workload == "markdown" and repeat == repeats - 1
+                            result = measure(session, server, workload, tokens,
+                                             screens if last_markdown else None)
                         finally:
                             session.stop()
                         results[workload].append(result)
@@ -392,6 +411,9 @@ def main() -> None:
         finally:
             server.stop()
     report(results, tokens, repeats, delay, term, colorterm)
+    if args.screens:
+        for title, screen in zip(("halfway", "at the end"), screens, strict=False):
+            print(f"-- the last Markdown run's screen {title} --\n{screen}")
 
 
 def report(results: dict[Workload, list[dict[str, float]]], tokens: int, repeats: int,
