@@ -162,6 +162,8 @@ class CaseResult:
     arguments_match: bool | None = None
     dialect: str | None = None
     problems: list[str] = field(default_factory=list)
+    # The start of what the member answered (to see what it did instead of calling).
+    reply: str = ""
 
     @property
     def passed(self) -> bool:
@@ -229,6 +231,10 @@ def _natural(name: str) -> tuple[Any, ...]:
 
 
 # -- scoring --------------------------------------------------------------------------------
+# How much of each member's reply the report keeps.
+REPLY_CHARS = 400
+
+
 def _same(expected: Any, actual: Any) -> bool:
     """Whether ``actual`` holds the value ``expected``: strings ignoring case and outer
     space, numbers by value, lists in any order, tables key by key (extra keys allowed)."""
@@ -257,11 +263,14 @@ def _same(expected: Any, actual: Any) -> bool:
 def score(case: SuiteCase, member: str, model: str | None, persona: str | None,
           events: Sequence[Event]) -> CaseResult:
     """How ``member`` did on ``case``, from the events of its last attempt."""
-    answered = any(isinstance(e, MemberFinished) for e in events)
+    finished = next((e for e in events if isinstance(e, MemberFinished)), None)
+    answered = finished is not None
     failed = next((e for e in events if isinstance(e, MemberFailed)), None)
     result = CaseResult(case.name, member, model, persona, answered,
                         case.tool if isinstance(case.tool, str) else None,
                         str(failed.category) if failed is not None and not answered else None)
+    if finished is not None:
+        result.reply = finished.text[:REPLY_CHARS]
     keyed: dict[tuple[bool, int], CallSeen] = {}
     for e in events:
         if not isinstance(e, Parse):
