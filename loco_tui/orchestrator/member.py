@@ -42,7 +42,7 @@ from loco_tui.events import (
 )
 from loco_tui.orchestrator.context import RunContext
 from loco_tui.orchestrator.thread import Conversation, answer_reserve, estimate_tokens
-from loco_tui.orchestrator.tools import CallCheck, ToolSet, Via, tools_via
+from loco_tui.orchestrator.tools import CallCheck, ToolSet, Via, refused_tools, tools_via
 from loco_tui.parser import ParseEvent, StreamParser, ToolCall
 from loco_tui.providers.base import ProviderError, Structured, Timeouts, TokenLogprob
 from loco_tui.providers.pool import ModelTarget
@@ -320,12 +320,15 @@ async def _call(
                 finish = chunk.done_reason
     except ProviderError as exc:
         refused = exc.refused_request and not pieces
+        # The provider knows a refusal of tools when it sees one (see refuses_tools): it
+        # says so by taking them natively no longer.
+        tools_refused = via == "native" and not pieces and await refused_tools(target)
         return MemberOutcome(
             member, target.model_id, spec.persona, ok=False,
             text="".join(pieces), category=exc.category, message=exc.message,
             structured=structured is not None,
-            refused=structured is not None and refused,
-            tools_via=via, tools_refused=via == "native" and refused,
+            refused=structured is not None and refused and not tools_refused,
+            tools_via=via, tools_refused=tools_refused,
         )
     except asyncio.CancelledError:
         ctx.emit(

@@ -146,6 +146,19 @@ async def tools_via(tools: ToolSet | None, target: ModelTarget) -> Via | None:
     return "prompt" if native is False else "native"
 
 
+async def refused_tools(target: ModelTarget) -> bool:
+    """Whether ``target``'s server now says its model takes no tools in the request (asked
+    after a failed request: providers remember a refusal when they see one)."""
+    ask = getattr(target.provider, "native_tools", None)
+    if ask is None:
+        return False
+    try:
+        async with asyncio.timeout(_CAPABILITY_QUERY_S):
+            return await ask(target.server_model) is False
+    except (TimeoutError, ProviderError):
+        return False
+
+
 def judge_note(native: Sequence[ToolCall], checks: Sequence[CallCheck],
                text: str) -> str:
     """What the judge is told about a proposal's tool calls, when tools were offered: the

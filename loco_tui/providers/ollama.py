@@ -43,7 +43,7 @@ from loco_tui.providers.base import (
     parse_retry_after,
 )
 from loco_tui.providers.credentials import Redactor, insecure_key_warning, shown_url, url_secrets
-from loco_tui.providers.openai import html_summary, looks_like_html
+from loco_tui.providers.openai import html_summary, looks_like_html, refuses_tools
 
 __all__ = ["MESSAGE_LIMIT", "REQUEST_LEVEL_OPTIONS", "OllamaProvider", "PullProgress",
            "map_error"]
@@ -300,8 +300,7 @@ class OllamaProvider:
                     break
                 except _CAUGHT as exc:
                     err = self._error(exc)
-                    if (fields.get("tools") and err.refused_request
-                            and "tool" in err.message.lower()):
+                    if fields.get("tools") and refuses_tools(err):
                         self._tools[model] = False  # "... does not support tools"
                     raise err from exc
                 message = part.message

@@ -8,8 +8,8 @@ surfaces as a ``ProviderError`` with a category; the API key never appears in on
 
 Tools go in the request's ``tools``. No OpenAI-compatible API says beforehand whether a
 model takes them (llama.cpp's server needs ``--jinja``, vLLM ``--enable-auto-tool-choice``),
-so ``native_tools`` is unknown until a server refuses them (HTTP 400 naming tools): that
-model then gets them described in its prompt from the next call on.
+so ``native_tools`` is unknown until a server refuses them (``refuses_tools``: llama.cpp
+answers 500, vLLM 400): that model then gets them described in its prompt from then on.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ from loco_tui.providers.credentials import Redactor, insecure_key_warning, shown
 if TYPE_CHECKING:
     from loco_tui.registry.schema import OpenAIProviderConfig
 
-__all__ = ["OpenAIProvider", "map_options"]
+__all__ = ["OpenAIProvider", "map_options", "refuses_tools"]
 
 # Options every OpenAI-compatible server understands, passed through under their own name.
 _PASS = frozenset({
@@ -101,6 +101,23 @@ def _format_params(n: Any) -> str | None:
 
 
 _TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+
+
+# What servers say when they take no `tools` in the request: Ollama ("... does not support
+# tools", 400), llama.cpp's server without --jinja ("tools param requires --jinja flag", a
+# 500), vLLM without --enable-auto-tool-choice (400), routers with no tool-capable backend.
+# Only these count: a bare 400 is as often a malformed request or an overlong context, and
+# asking again without tools would hide the real error.
+_TOOLS_REFUSED = re.compile(
+    r"does not support tools|tools param requires|--jinja|--enable-auto-tool-choice"
+    r"|tool[ _]choice requires|support tool use|tools? (?:are|is) not supported"
+    r"|unsupported param\W+tools", re.IGNORECASE)
+
+
+def refuses_tools(error: ProviderError) -> bool:
+    """Whether ``error`` is a server refusing tools in the request (see _TOOLS_REFUSED)."""
+    return error.status is not None and error.status >= 400 \
+        and _TOOLS_REFUSED.search(error.message) is not None
 
 
 def looks_like_html(body: bytes, content_type: str = "") -> bool:
@@ -342,7 +359,7 @@ class OpenAIProvider:
                 if resp.status_code >= 400:
                     err = self._status_error(
                         resp.status_code, await resp.aread(), model, resp.headers)
-                    if tools and err.refused_request and "tool" in err.message.lower():
+                    if tools and refuses_tools(err):
                         self._no_tools.add(model)
                     raise err
                 ctype = resp.headers.get("content-type", "")

@@ -44,9 +44,13 @@ from loco_tui.testing.script import (
     wants_schema,
 )
 
-__all__ = ["FakeOpenAI", "demo_script"]
+__all__ = ["LLAMA_CPP_TOOL_REFUSAL", "VLLM_TOOL_REFUSAL", "FakeOpenAI", "demo_script"]
 
 _FINGERPRINT = "fp_loco_fake"
+# How servers refuse `tools` for a model they cannot give them to.
+LLAMA_CPP_TOOL_REFUSAL = (500, "tools param requires --jinja flag")
+VLLM_TOOL_REFUSAL = (400, '"auto" tool choice requires --enable-auto-tool-choice and '
+                          "--tool-call-parser to be set")
 # How many characters of a tool call's JSON arguments go in one delta (real servers send a
 # token's worth; small pieces make clients prove they reassemble across chunks).
 _ARG_PIECE = 7
@@ -94,13 +98,16 @@ class FakeOpenAI:
     refuses that type (400), as LM Studio and older llama.cpp servers do. With
     ``logprobs: true`` each piece carries its scripted ``Reply.logprobs``. A request with
     ``tools`` gets the scripted ``Reply.with_tools`` (when there is one); a model in
-    ``Script.no_tools`` refuses it (400, as vLLM does without --enable-auto-tool-choice).
+    ``Script.no_tools`` refuses it with ``tool_refusal`` (status, message): by default as
+    llama.cpp's server does without --jinja (500), ``VLLM_TOOL_REFUSAL`` as vLLM does.
     ``generations`` records when each generation was received and when it finished.
     """
 
     def __init__(self, script: Script | None = None, port: int = 0,
-                 api_key: str | None = None, schema_support: bool = True) -> None:
+                 api_key: str | None = None, schema_support: bool = True,
+                 tool_refusal: tuple[int, str] | None = None) -> None:
         self.script = script if script is not None else Script()
+        self.tool_refusal = tool_refusal or LLAMA_CPP_TOOL_REFUSAL
         self.api_key = api_key
         self.schema_support = schema_support
         self.generations: list[Generation] = []
@@ -219,8 +226,9 @@ class FakeOpenAI:
             reply = reply.constrained or reply
         if tool_names(body) is not None:
             if model in self.script.no_tools:
-                return _error(400, '"auto" tool choice requires --enable-auto-tool-choice and '
-                              "--tool-call-parser to be set", "BadRequestError")
+                status, message = self.tool_refusal
+                return _error(status, message,
+                              "server_error" if status >= 500 else "BadRequestError")
             reply = reply.with_tools or reply
         if reply.fault is Fault.HTTP_500:
             return _error(500, "Internal server error", "api_error")

@@ -7,16 +7,19 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from loco_tui.controller import Controller
-from loco_tui.events import Event, MemberFinished, Route, RunFinished
+from loco_tui.events import Event, MemberFailed, MemberFinished, Route, RunFinished
 from loco_tui.orchestrator import RunRequest
 from loco_tui.orchestrator.tools import ToolSet, tools_via
 from loco_tui.providers.base import ProviderError
 from loco_tui.providers.embedded import EmbeddedProvider
 from loco_tui.providers.pool import ModelTarget, ProviderPool
 from loco_tui.registry.schema import ModelConfig
+from loco_tui.testing.fake_openai import LLAMA_CPP_TOOL_REFUSAL, VLLM_TOOL_REFUSAL
 from loco_tui.testing.fake_provider import scripted_factory
-from loco_tui.testing.script import Reply, Script
+from loco_tui.testing.script import Fault, Reply, Script
 from tests.tools.support import checks, parses, registry, run, system_prompt
 
 ROLE = """
@@ -98,9 +101,12 @@ async def test_a_model_without_tool_support_reads_them_in_its_system_prompt(olla
         ("missing_argument", "arguments.path")]
 
 
-async def test_a_server_refusing_tools_is_asked_again_with_them_described(openai_server):
+@pytest.mark.parametrize("refusal", [LLAMA_CPP_TOOL_REFUSAL, VLLM_TOOL_REFUSAL],
+                         ids=["llama.cpp", "vllm"])
+async def test_a_server_refusing_tools_is_asked_again_with_them_described(openai_server,
+                                                                          refusal):
     script = Script(no_tools={"tiny"}).add("tiny", Reply.text(DESCRIBED))
-    server = openai_server(script)
+    server = openai_server(script, tool_refusal=refusal)
     body = ROLE.replace('provider = "local"\nmodel = "qwen3:8b"', 'provider = "remote"\nmodel = "tiny"')
     controller = Controller(registry(openai=server.base_url, body=body))
     events: list[Event] = []
@@ -116,8 +122,8 @@ async def test_a_server_refusing_tools_is_asked_again_with_them_described(openai
     assert first == second == "ok"
     [retry] = retries
     assert retry.reason.startswith("retry with the tools described in the prompt: qwen "
-                                   "refused them in the request (HTTP 400:")
-    assert "--enable-auto-tool-choice" in retry.reason
+                                   f"refused them in the request (HTTP {refusal[0]}:")
+    assert refusal[1] in retry.reason
     # The refused request carried the tools; the retry described them; the next run went
     # straight to the description (the provider remembers the refusal).
     assert server.tools_sent() == [["get_weather", "read_file"], None, None]
@@ -126,6 +132,20 @@ async def test_a_server_refusing_tools_is_asked_again_with_them_described(openai
     assert not [e for e in events if isinstance(e, Route) and e.category is not None]
     [check] = checks(events, "assistant")
     assert check["ok"] is True and check["name"] == "get_weather"
+
+
+async def test_a_failure_that_is_not_about_tools_is_not_retried_without_them(ollama_server):
+    # A 500 from a crashed runner: the member fails (and would fall back) as ever; asking
+    # again with the tools described would only hide the real error.
+    script = Script().add("qwen3:8b", Reply(fault=Fault.HTTP_500))
+    server = ollama_server(script)
+    status, events = await run(registry(ollama=server.url, body=ROLE),
+                               RunRequest("Weather?", role="assistant"))
+    assert status == "failed"
+    assert server.tools_sent() == [["get_weather", "read_file"]]
+    assert not [e for e in events if isinstance(e, Route) and e.category is not None]
+    [failed] = [e for e in events if isinstance(e, MemberFailed)]
+    assert "llama runner process has terminated" in failed.message
 
 
 async def test_forced_native_tools_refused_by_ollama_fall_back_to_the_prompt(ollama_server):
