@@ -105,12 +105,14 @@ _TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 
 # What servers say when they take no `tools` in the request: Ollama ("... does not support
 # tools", 400), llama.cpp's server without --jinja ("tools param requires --jinja flag", a
-# 500), vLLM without --enable-auto-tool-choice (400), routers with no tool-capable backend.
+# 500; builds of early 2025 also "Cannot use tools with stream"), vLLM without
+# --enable-auto-tool-choice (400), routers with no tool-capable backend.
 # Only these count: a bare 400 is as often a malformed request or an overlong context, and
 # asking again without tools would hide the real error.
 _TOOLS_REFUSED = re.compile(
     r"does not support tools|tools param requires|--jinja|--enable-auto-tool-choice"
     r"|tool[ _]choice requires|support tool use|tools? (?:are|is) not supported"
+    r"|cannot use tools with stream"
     r"|unsupported param\W+tools", re.IGNORECASE)
 
 

@@ -278,3 +278,22 @@ async def test_the_judge_is_told_which_call_failed_its_check(ollama_server):
     assert done.answer == finished["m1"].text and "Loco's check" not in (done.answer or "")
     assert [c["ok"] for c in checks(events, "m2")] == [False]
     assert not parses(events, "judge", "tools_offered")  # the judge is offered no tools
+
+
+@pytest.mark.parametrize(("status", "message", "refused"), [
+    (400, "registry.ollama.ai/library/gemma:2b does not support tools", True),
+    (500, "HTTP 500: tools param requires --jinja flag", True),
+    (500, "HTTP 500: Cannot use tools with stream", True),
+    (400, 'HTTP 400: "auto" tool choice requires --enable-auto-tool-choice and '
+          "--tool-call-parser to be set", True),
+    (404, "No endpoints found that support tool use", True),
+    (400, "HTTP 400: invalid character '}' in request body", False),
+    (500, "HTTP 500: llama runner process has terminated: exit status 2", False),
+    (None, "the reply mentions tools param requires --jinja flag", False),
+])
+def test_what_counts_as_a_refusal_of_tools(status, message, refused) -> None:
+    from loco_tui.events import FailureCategory
+    from loco_tui.providers.openai import refuses_tools
+
+    error = ProviderError(FailureCategory.HTTP_ERROR, message, status=status)
+    assert refuses_tools(error) is refused
