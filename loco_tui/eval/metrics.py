@@ -88,6 +88,9 @@ class EnsembleMetrics:
     oracle: Rate
     judge_accuracy: Rate
     judge_fallbacks: int
+    # What the verdicts were: "pick" (the judge picked), "synthesis", "fallback" (the judge
+    # failed or could not be read: the first finished proposal), "lone" (one survivor).
+    verdicts: dict[str, int]
     synthesis_kept: Rate
     synthesis_rescue: Rate
     position_consistency: Rate
@@ -109,7 +112,7 @@ class EnsembleMetrics:
     def to_dict(self) -> dict[str, Any]:
         return {
             "oracle": self.oracle.to_dict(), "judge_accuracy": self.judge_accuracy.to_dict(),
-            "judge_fallbacks": self.judge_fallbacks,
+            "judge_fallbacks": self.judge_fallbacks, "verdicts": dict(self.verdicts),
             "synthesis_kept": self.synthesis_kept.to_dict(),
             "synthesis_rescue": self.synthesis_rescue.to_dict(),
             "position_consistency": self.position_consistency.to_dict(),
@@ -246,6 +249,7 @@ def ensemble_metrics(cases: list[CaseResult]) -> EnsembleMetrics:
         oracle=rate(some_right),
         judge_accuracy=rate([c.right for c in picks]),
         judge_fallbacks=sum(1 for c in cases if c.verdict is not None and c.verdict.fallback),
+        verdicts=_verdict_kinds(cases),
         synthesis_kept=rate([c.right for c, any_right in synthesised if any_right]),
         synthesis_rescue=rate([c.right for c, any_right in synthesised
                                if not any_right and any(m.right is not None
@@ -255,6 +259,18 @@ def ensemble_metrics(cases: list[CaseResult]) -> EnsembleMetrics:
         effective_members=sum(worth) / len(worth) if worth else None,
         members=_member_accuracy(cases),
     )
+
+
+def _verdict_kinds(cases: list[CaseResult]) -> dict[str, int]:
+    kinds: Counter[str] = Counter()
+    for case in cases:
+        v = case.verdict
+        if v is None:
+            continue
+        kinds["lone" if v.single_survivor else "fallback" if v.fallback
+              else "synthesis" if v.mode == "synthesize" else "pick"] += 1
+    order = ("pick", "synthesis", "fallback", "lone")
+    return {kind: kinds[kind] for kind in order if kinds[kind]}
 
 
 def _member_accuracy(cases: list[CaseResult]) -> tuple[MemberAccuracy, ...]:

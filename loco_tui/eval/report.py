@@ -22,6 +22,8 @@ _EIGHTHS = " ▏▎▍▌▋▊▉"
 GLOSSARY = """\
 - **Accuracy**: share of finished cases answered right; a run that failed counts as not \
 right. The 95% interval is Wilson's: with few cases it is wide, and that is the point.
+- **Verdicts**: what the judge did: picked, synthesised, or nothing readable (a fallback: \
+the first finished proposal became the answer); a lone survivor had nothing to be judged.
 - **Oracle**: at least one member's own proposal was right: the best a perfect judge could do.
 - **Judge accuracy**: when a member was right and the judge picked, how often it picked a \
 right one (a fallback after an unreadable verdict counts; a lone survivor does not).
@@ -81,6 +83,17 @@ def misses_text(s: StrategySummary) -> str:
     if s.cancelled:
         parts.append(f"cancelled {s.cancelled}")
     return ", ".join(parts) or "none"
+
+
+_VERDICT_WORDS = {"pick": ("pick", "picks"), "synthesis": ("synthesis", "syntheses"),
+                  "fallback": ("fallback", "fallbacks"),
+                  "lone": ("lone survivor", "lone survivors")}
+
+
+def verdicts_text(kinds: dict[str, int]) -> str:
+    """``2 syntheses, 6 fallbacks``: what an ensemble's verdicts were."""
+    parts = [f"{n} {_VERDICT_WORDS[k][n != 1]}" for k, n in kinds.items() if k in _VERDICT_WORDS]
+    return ", ".join(parts) or "—"
 
 
 def bar(fraction: float | None, width: int = BAR_WIDTH) -> str:
@@ -165,9 +178,9 @@ def _ensembles(summary: EvalSummary) -> list[str]:
     if not rows:
         return []
     lines = ["## Ensembles", "",
-             "| Strategy | Oracle | Judge accuracy | Judge fallbacks | Synthesis kept "
+             "| Strategy | Verdicts | Oracle | Judge accuracy | Synthesis kept "
              "| Synthesis rescue | Position consistency | Similarity | Worth (members) |",
-             "|---|---:|---:|---:|---:|---:|---|---:|---:|"]
+             "|---|---|---:|---:|---:|---:|---|---:|---:|"]
     for s in rows:
         e = s.ensemble
         assert e is not None
@@ -177,8 +190,8 @@ def _ensembles(summary: EvalSummary) -> list[str]:
         worth = "—" if e.effective_members is None else f"{e.effective_members:.1f}"
         similarity = "—" if e.similarity is None else f"{e.similarity:.2f}"
         lines.append(
-            f"| {cell(s.strategy)} | {rate_text(e.oracle)} | {rate_text(e.judge_accuracy)} "
-            f"| {e.judge_fallbacks} | {rate_text(e.synthesis_kept)} "
+            f"| {cell(s.strategy)} | {verdicts_text(e.verdicts)} | {rate_text(e.oracle)} "
+            f"| {rate_text(e.judge_accuracy)} | {rate_text(e.synthesis_kept)} "
             f"| {rate_text(e.synthesis_rescue)} | {consistency} | {similarity} | {worth} |")
     lines.append("")
     for s in rows:

@@ -101,6 +101,7 @@ def test_the_json_has_every_figure_and_case():
     assert picked["ensemble"]["judge_accuracy"] == {**picked["ensemble"]["judge_accuracy"],
                                                     "k": 3, "n": 4}
     assert picked["ensemble"]["judge_fallbacks"] == 1
+    assert picked["ensemble"]["verdicts"] == {"pick": 4, "fallback": 1}
     assert picked["ensemble"]["position_inconsistent"] is True
     assert merged["ensemble"]["synthesis_rescue"]["k"] == 1
     assert merged["cancelled"] == 1
