@@ -130,14 +130,14 @@ class ProgressView:
         from loco_tui.eval.report import share_bar
         from loco_tui.safe_text import neutralise_line
 
-        table = Table(box=None, pad_edge=False, header_style="bold", title_justify="left",
-                      title=Text(neutralise_line(self.title), style="bold"))
+        title = Text(neutralise_line(self.title), style="bold")
+        table = Table(box=None, pad_edge=False, header_style="bold")
         for name in ("Strategy", "Done", "Right", "", "s/case"):
             table.add_column(name, justify="right" if name in ("Done", "Right", "s/case")
                              else "left")
         progress = self.progress
         if progress is None:
-            return table
+            return Group(title, table)
         for row in progress.strategies:
             fraction = row.done / row.total if row.total else None
             per_case = "—" if row.per_case_s is None else f"{row.per_case_s:.1f}"
@@ -152,7 +152,7 @@ class ProgressView:
                       style="dim")
         if progress.stopping:
             status.append(" · stopping: the running case is being cancelled", style="yellow")
-        lines: list[RenderableType] = [table, status]
+        lines: list[RenderableType] = [title, table, status]
         last = progress.last
         if last is not None:
             lines.append(Text(f"last: {neutralise_line(last.case)} · "

@@ -11,6 +11,10 @@
     prompt = "Tom has 3 apples and buys 4 more. How many apples does he have?"
     check = { type = "number", expected = 7 }
 
+A case's system prompt (its own, else the suite's) is sent as the first paragraph of the
+prompt, to every strategy alike (see ``runner.prompt_of``): a run request carries no system
+prompt of its own yet.
+
 Every problem in a file is reported at once, each as ``file:line: message`` (the lines come
 from the registry's key locator, so a suite reads like ``loco check`` reads a registry).
 """

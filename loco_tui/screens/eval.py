@@ -29,7 +29,6 @@ from loco_tui.eval.report import (
     interval_text,
     misses_text,
     percent,
-    rate_text,
     seconds,
     share_bar,
     tokens_text,
@@ -39,7 +38,7 @@ from loco_tui.safe_text import neutralise_line
 from loco_tui.screens.history import when
 
 if TYPE_CHECKING:
-    from loco_tui.eval import EvalSummary
+    from loco_tui.eval import EvalSummary, Rate
     from loco_tui.store import Store
     from loco_tui.store.evals import EvalRecord
 
@@ -91,9 +90,16 @@ def _table(title: str) -> Table:
                  pad_edge=False, header_style="bold", padding=(0, 1))
 
 
+def _strategy_column(table: Table, summary: EvalSummary, name: str = "Strategy") -> None:
+    # Labels differ at their ends (":pick", ":synthesize"): never cut them short.
+    longest = max((len(s.strategy) for s in summary.strategies), default=8)
+    table.add_column(name, no_wrap=True, min_width=min(longest, 40))
+
+
 def _accuracy_table(summary: EvalSummary) -> Table:
     table = _table("\nAccuracy")
-    for name in ("Strategy", "Right", "Accuracy", "", "95% interval", "Median s", "p90 s",
+    _strategy_column(table, summary)
+    for name in ("Right", "Accuracy", "", "95% interval", "Median s", "p90 s",
                  "Tokens in/out", "Not right"):
         right = name in ("Right", "Accuracy", "Median s", "p90 s", "Tokens in/out")
         table.add_column(name, justify="right" if right else "left", no_wrap=name != "Not right")
@@ -107,34 +113,45 @@ def _accuracy_table(summary: EvalSummary) -> Table:
     return table
 
 
-def _ensemble_table(summary: EvalSummary) -> Table | None:
+def _ensemble_table(summary: EvalSummary) -> RenderableType | None:
     rows = [s for s in summary.strategies if s.ensemble is not None]
     if not rows:
         return None
     table = _table("\nEnsembles")
-    words = ("Strategy", "Verdicts", "Position consistency", "Best member")
-    for name in ("Strategy", "Verdicts", "Oracle", "Judge accuracy", "Synthesis kept",
-                 "Rescue", "Position consistency", "Similarity", "Best member"):
-        table.add_column(name, justify="left" if name in words else "right")
+    _strategy_column(table, summary)
+    # Short headers: the glossary of the Markdown report says what each one means.
+    for name in ("Verdicts", "Oracle", "Judge", "Kept", "Rescue", "Position", "Similarity"):
+        table.add_column(name, justify="left" if name in ("Verdicts", "Position") else "right",
+                         no_wrap=True)
+    members = Text()
     for s in rows:
         e = s.ensemble
         assert e is not None
-        consistency = _t(rate_text(e.position_consistency))
+        consistency = Text(_rate(e.position_consistency))
         if e.position_inconsistent:
             consistency.append(" ⚠ follows position", style="yellow")
-        best = e.best_member
         table.add_row(
-            _t(s.strategy, "bold"), Text(verdicts_text(e.verdicts)), Text(rate_text(e.oracle)),
-            Text(rate_text(e.judge_accuracy)), Text(rate_text(e.synthesis_kept)),
-            Text(rate_text(e.synthesis_rescue)), consistency,
-            Text("—" if e.similarity is None else f"{e.similarity:.2f}"),
-            _t("—" if best is None else f"{best.name} {rate_text(best.accuracy)}"))
-    return table
+            _t(s.strategy, "bold"), Text(verdicts_text(e.verdicts)), Text(_rate(e.oracle)),
+            Text(_rate(e.judge_accuracy)), Text(_rate(e.synthesis_kept)),
+            Text(_rate(e.synthesis_rescue)), consistency,
+            Text("—" if e.similarity is None else f"{e.similarity:.2f}"))
+        alone = " · ".join(f"{m.name} {_rate(m.accuracy)}" for m in e.members)
+        if alone:
+            members.append("\n")
+            members.append(neutralise_line(f"{s.strategy}: members alone {alone}"), "dim")
+    return Group(table, members) if members else table
+
+
+def _rate(r: Rate) -> str:
+    """``67% 4/6`` (the report's ``67% (4/6)``, narrower)."""
+    return "—" if not r.n else f"{percent(r.value)} {r.k}/{r.n}"
 
 
 def _comparison_table(summary: EvalSummary) -> Table:
     table = _table("\nPaired comparisons (McNemar exact)")
-    for name in ("A", "B", "Pairs", "Only A", "Only B", "p", "Conclusion"):
+    _strategy_column(table, summary, "A")
+    _strategy_column(table, summary, "B")
+    for name in ("Pairs", "Only A", "Only B", "p", "Conclusion"):
         table.add_column(name, justify="right" if name in ("Pairs", "Only A", "Only B", "p")
                          else "left")
     for c in summary.comparisons:
@@ -167,7 +184,7 @@ class EvalScreen(Screen[None]):
     EvalScreen #eval-status.-error { color: $text-error; }
     EvalScreen #eval-body { height: 1fr; }
     EvalScreen #eval-list {
-        width: 44; height: 100%; border: round $panel-lighten-2;
+        width: 36; height: 100%; border: round $panel-lighten-2;
         text-wrap: nowrap; text-overflow: ellipsis;
     }
     EvalScreen #eval-list:focus { border: round $accent; }
