@@ -9,6 +9,7 @@ it through ``neutralise``.
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
@@ -17,6 +18,7 @@ from loco_tui.eval.metrics import EvalSummary, Rate, StrategySummary
 from loco_tui.eval.results import CANCELLED, RIGHT, EvalResult
 
 BAR_WIDTH = 20
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 _EIGHTHS = " ▏▎▍▌▋▊▉"
 
 GLOSSARY = """\
@@ -263,4 +265,8 @@ def json_report(summary: EvalSummary) -> dict[str, Any]:
 
 
 def json_text(summary: EvalSummary) -> str:
-    return json.dumps(json_report(summary), ensure_ascii=False, indent=2)
+    """The JSON report as text a terminal can show: JSON leaves C1 controls, bidi overrides
+    and lone surrogates raw (a grade's detail quotes the model), so they are escaped; the
+    value read back is the same."""
+    text = json.dumps(json_report(summary), ensure_ascii=False, indent=2)
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)

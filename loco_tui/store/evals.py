@@ -12,6 +12,7 @@ error: SQLite's ``json_extract`` would fail the whole query on one bad row.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,7 @@ from typing import Any
 from loco_tui.store.db import Database, StoreError
 from loco_tui.store.records import RunStatus, iso
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
 # The eval id of a run, NULL for a run without a usable tag.
 _EVAL_ID = ("CASE WHEN json_valid(eval_tag) AND json_type(eval_tag) = 'object' "
             "THEN json_extract(eval_tag, '$.eval') END")
@@ -56,6 +58,10 @@ async def tag_run(db: Database, run_id: str, tag: Mapping[str, Any]) -> None:
     if not isinstance(tag.get("eval"), str) or not tag["eval"]:
         raise StoreError("an eval tag names its eval (a non-empty string under 'eval')")
     body = json.dumps(dict(tag), ensure_ascii=False, separators=(",", ":"))
+    if _SURROGATE.search(body) is not None:
+        # SQLite stores UTF-8, which a lone surrogate (from a broken stream, quoted in a
+        # grade's detail) cannot be: escaped, it survives the round trip.
+        body = json.dumps(dict(tag), separators=(",", ":"))
     async with db.transaction() as conn:
         cursor = await conn.execute("UPDATE runs SET eval_tag = ? WHERE id = ?",
                                     (body, run_id))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 
 from loco_tui.eval import (
@@ -108,6 +109,15 @@ def test_the_json_has_every_figure_and_case():
     assert len(data["results"]) == 15
     assert {c["a"] for c in data["comparisons"]} == {"single:coder",
                                                      "ensemble:default:pick+debias"}
+
+
+def test_the_json_escapes_what_a_terminal_would_act_on():
+    hostile = CaseResult("single:coder", "x", 0, "r", "wrong",
+                         "got '\x9b2J\u202eevil\ud800', expected '7'")
+    text = json_text(summarise(replace(a_result(), results=(hostile,))))
+    assert not any(ch in text for ch in "\x9b\u202e\ud800")
+    assert json.loads(text)["results"][0]["detail"] == hostile.detail
+    text.encode("utf-8")  # writable: no lone surrogate left
 
 
 def test_text_bars_and_cells():

@@ -97,6 +97,16 @@ async def test_eval_ids_resolve_by_prefix_and_bad_tags_are_ignored(ollama_server
     assert len(await store.eval_runs(first.eval_id)) == 2
 
 
+async def test_a_tag_quoting_a_broken_reply_is_stored_whole(ollama_server, store):
+    server = ollama_server(script(judge_picking(picks_a_right_one_except_on_two)))
+    _, runner = await recorded_eval(server.url, store, "single:coder")
+    run_id = (await store.eval_runs(runner.eval_id))[0].run_id
+    tag = {"eval": runner.eval_id, "result": {"detail": "got '\ud800\x9b', expected 'é'"}}
+    await store.tag_eval_run(run_id, tag)
+    (first, *_rest) = await store.eval_runs(runner.eval_id)
+    assert first.tag == tag
+
+
 async def test_a_store_error_while_tagging_never_fails_the_eval(ollama_server, store):
     server = ollama_server(script(judge_picking(picks_a_right_one_except_on_two)))
     await store.aclose()  # the connection is gone: recording and tagging fail
