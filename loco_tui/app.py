@@ -35,6 +35,7 @@ from loco_tui.registry import LoadedRegistry
 from loco_tui.registry.schema import Registry
 from loco_tui.safe_text import has_controls, neutralise, neutralise_line
 from loco_tui.sessions import Session, Turn
+from loco_tui.widgets.call_preview import CallPreview
 from loco_tui.widgets.member_pane import MemberPane
 from loco_tui.widgets.messages import CopyRequested, ZoomRequested
 from loco_tui.widgets.prompt_editor import PromptEditor
@@ -213,6 +214,8 @@ class LocoApp(App[None]):
         self._parsed: dict[str, list[Parse]] = {}
         self._titles: dict[str, str] = {}
         self._panes: dict[str, MemberPane] = {}
+        # Each member's tool calls as they form and once checked, under its pane.
+        self._previews: dict[str, CallPreview] = {}
         self._targets = targets_of(loaded.registry)
         self._target = self._targets[0] if self._targets else Target("auto")
         # Roles switched live (Ctrl+R) for this registry, and why some switches were dropped.
@@ -266,6 +269,7 @@ class LocoApp(App[None]):
         self.set_interval(FRAME_S, self._drain)
         self._credential_warnings()
         self._health_loop()
+        self._watch_engine_build()
         self._open_history()
         if self.loaded.path is not None and self.settings.watch_config:
             self._watch_registry(self.loaded.path)
@@ -688,6 +692,16 @@ class LocoApp(App[None]):
 
     # -- views -------------------------------------------------------------------------------
     def action_parse_trace(self) -> None:
+        """The focused pane's reply in the inspector (its spans, calls and checks); with no
+        pane focused, how the parser read every reply of the run."""
+        focused = self.focused
+        if isinstance(focused, MemberPane) and focused.member in self._parsed:
+            from loco_tui.screens.inspector import InspectorScreen
+
+            self.push_screen(InspectorScreen(
+                focused.member, self._titles.get(focused.member, ""), focused.text,
+                list(self._parsed[focused.member])))
+            return
         from loco_tui.screens.parse_trace import ParseTraceScreen
 
         self.push_screen(ParseTraceScreen(dict(self._titles), {
@@ -911,6 +925,10 @@ class LocoApp(App[None]):
             case MemberStarted():
                 title = event.model + (f" · {event.persona}" if event.persona else "")
                 self._titles[event.member] = title
+                # A fallback's next model writes a new text: offsets and calls start over.
+                self._parsed[event.member] = []
+                if (preview := self._previews.get(event.member)) is not None:
+                    preview.reset()
                 if current is not None:
                     current.titles[event.member] = title
                 pane = self._pane(event.member)
@@ -937,6 +955,8 @@ class LocoApp(App[None]):
                     self._show_verdict(event)
             case Parse():
                 self._parsed.setdefault(event.member, []).append(event)
+                if (preview := self._previews.get(event.member)) is not None:
+                    preview.apply(event.kind, event.detail)
             case RunFinished():
                 self._finished(event)
             case _:
@@ -990,16 +1010,23 @@ class LocoApp(App[None]):
             else:
                 pane = MemberPane(member, member, show_rates=self.settings.show_rates)
                 pane.report_scrolling = self._sync_scroll
-                self.query_one("#members").mount(pane)
+                self._mount_member(pane)
                 self.call_after_refresh(self._fit_layout)
             self._panes[member] = pane
         return pane
 
+    def _mount_member(self, pane: MemberPane) -> None:
+        """A member's pane, with the tool calls it makes shown below it (a ScrollView cannot
+        hold children, so the two share a box)."""
+        preview = CallPreview()
+        self._previews[pane.member] = preview
+        self.query_one("#members").mount(Vertical(pane, preview, classes="pane-box"))
+
     # -- idle state ------------------------------------------------------------------------
     def _reset_panes(self) -> None:
-        for pane in self.query_one("#members").query(MemberPane):
-            pane.remove()
+        self.query_one("#members").remove_children()
         self._panes.clear()
+        self._previews.clear()
         judge = self.query_one("#judge", MemberPane)
         judge.reset("judge")
         judge.display = self._target.kind in ("ensemble", "workflow")
@@ -1008,14 +1035,14 @@ class LocoApp(App[None]):
         """Placeholder panes for what the current target will run."""
         self._reset_panes()
         reg = self.registry
-        members = self.query_one("#members")
         if self._target.kind == "ensemble" and self._target.name in reg.ensembles:
             for i, m in enumerate(reg.ensembles[self._target.name].members, start=1):
                 title = (m.model or f"role {m.role}") + (f" · {m.persona}" if m.persona else "")
-                members.mount(MemberPane(f"m{i}", f"m{i} · {title}",
-                                         show_rates=self.settings.show_rates))
+                self._mount_member(MemberPane(f"m{i}", f"m{i} · {title}",
+                                              show_rates=self.settings.show_rates))
         else:
-            members.mount(MemberPane("-", self._target.label, show_rates=self.settings.show_rates))
+            self._mount_member(MemberPane("-", self._target.label,
+                                          show_rates=self.settings.show_rates))
         self.call_after_refresh(self._fit_layout)
 
     def _refresh_sidebar(self) -> None:
@@ -1041,6 +1068,59 @@ class LocoApp(App[None]):
             await self.controller.check_health()
             self._refresh_sidebar()
             await asyncio.sleep(self.settings.health_interval_s)
+
+    # -- the embedded engine's background build (issue 18) -----------------------------------
+    # `make run` builds llama.cpp in a background process when it is missing. Its progress
+    # is the embedded provider's state in the sidebar; when it is done the provider is
+    # checked again and used, without a restart. Everything about it is in this block.
+    @work(exclusive=True, group="engine-build", exit_on_error=False)
+    async def _watch_engine_build(self) -> None:
+        from loco_tui.engine_build import BuildPhase, EngineBuild
+
+        sidebar = self.query_one(ModelSidebar)
+        usual_placeholder = self.prompt.placeholder
+        seen: BuildPhase | None = None
+        async for status in EngineBuild().watch():
+            # With no server answering, nothing can answer until the engine is built.
+            waiting = status.phase is BuildPhase.RUNNING and not self._a_server_is_up()
+            placeholder = (f"Answers start when the embedded engine is ready "
+                           f"(llama.cpp: {status.summary or 'starting'})" if waiting
+                           else usual_placeholder)
+            if self.prompt.placeholder != placeholder:
+                self.prompt.placeholder = placeholder
+            if status.phase is BuildPhase.READY:
+                sidebar.engine_build = None
+                if seen is not None:  # it was missing when the workbench opened
+                    assert self.controller is not None
+                    await self.controller.check_health()
+                    self.say("llama.cpp is built: the embedded model answers now.",
+                             title="Embedded engine ready", timeout=8)
+            else:
+                sidebar.engine_build = status
+                if status.phase is not seen:
+                    seen = status.phase
+                    self._say_engine_build(status, waiting)
+            self._refresh_sidebar()
+
+    def _a_server_is_up(self) -> bool:
+        health = self.controller.pool.health if self.controller else {}
+        providers = self.registry.providers
+        return any(h.up for pid, h in health.items()
+                   if pid in providers and providers[pid].kind != "embedded")
+
+    def _say_engine_build(self, status: object, waiting: bool) -> None:
+        from loco_tui.engine_build import BuildPhase, BuildStatus
+
+        assert isinstance(status, BuildStatus)
+        if status.phase is BuildPhase.FAILED:
+            lines = "\n".join(status.tail[-3:])
+            self.say(f"{status.message}\n{lines}\n{status.retry_hint} (log: {status.log_path})",
+                     title="Embedded engine", severity="error", timeout=20)
+        elif status.phase is BuildPhase.RUNNING and waiting:
+            self.say("llama.cpp is building in the background for the embedded model "
+                     f"(log: {status.log_path}). Answers start when it is ready.",
+                     title="Embedded engine", timeout=10)
+    # -- end of the embedded engine's build block ---------------------------------------------
 
     @work(exclusive=True, group="registry-watcher", exit_on_error=False)
     async def _watch_registry(self, path: Path) -> None:

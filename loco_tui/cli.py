@@ -208,14 +208,15 @@ def serve_command(config: Path | None) -> str:
     return shlex.join(parts)
 
 
-def _register_history_commands() -> None:
-    from loco_tui.history_cli import COMMANDS
+def _register_commands() -> None:
+    """Commands kept in modules of their own (each imports only click at load time)."""
+    from loco_tui import history_cli, tools_cli
 
-    for command in COMMANDS:
+    for command in (*history_cli.COMMANDS, *tools_cli.COMMANDS):
         main.add_command(command)
 
 
-_register_history_commands()
+_register_commands()
 
 if __name__ == "__main__":  # pragma: no cover
     main()

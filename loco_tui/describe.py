@@ -1,7 +1,10 @@
-"""How a verdict reads in plain words, the same in the trace, the panes and `loco run`'s
-text output."""
+"""How a verdict or a checked tool call reads in plain words, the same in the trace, the
+panes and `loco run`'s text output."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
 
 from loco_tui.events import Verdict
 
@@ -30,3 +33,18 @@ def verdict_detail(event: Verdict) -> str:
         flipped = event.reversed_winner or "another"
         parts.append(f"POSITION-INCONSISTENT: reversed order picked {flipped}")
     return ", ".join(parts)
+
+
+def describe_check(detail: Mapping[str, Any]) -> str:
+    """A ``schema_check`` event in one line, for the trace: ``✓ get_weather fits its
+    schema`` or ``✗ get_weather: arguments.city is required but missing (+1 more)``."""
+    name = str(detail.get("name") or "?")
+    if detail.get("ok"):
+        return f"✓ {name} fits its schema"
+    problems = detail.get("problems")
+    messages = [str(p.get("message", "")) for p in problems if isinstance(p, Mapping)] \
+        if isinstance(problems, list) else []
+    if not messages:
+        return f"✗ {name} failed its schema check"
+    more = f" (+{len(messages) - 1} more)" if len(messages) > 1 else ""
+    return f"✗ {name}: {messages[0]}{more}"

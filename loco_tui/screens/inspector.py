@@ -30,8 +30,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Static, Tree
 from textual.widgets.tree import TreeNode
 
+from loco_tui.describe import describe_check
 from loco_tui.safe_text import neutralise, neutralise_line
-from loco_tui.widgets.call_preview import describe_check
 
 __all__ = ["InspectorScreen", "ReadTrace", "Span", "TraceCall", "read_trace"]
 

@@ -17,8 +17,8 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from loco_tui.describe import describe_check
 from loco_tui.safe_text import neutralise_line
-from loco_tui.widgets.call_preview import describe_check
 
 if TYPE_CHECKING:
     from loco_tui.events import Parse

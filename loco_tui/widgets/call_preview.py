@@ -23,7 +23,7 @@ from textual.widgets import Static
 
 from loco_tui.safe_text import neutralise, neutralise_line
 
-__all__ = ["CallPreview", "PreviewCall", "describe_check", "render_calls"]
+__all__ = ["CallPreview", "PreviewCall", "render_calls"]
 
 # Lines of pretty JSON shown per call before "… N more lines".
 ARGUMENT_LINES = 8
@@ -98,21 +98,6 @@ def render_calls(calls: Iterable[PreviewCall], max_lines: int = ARGUMENT_LINES) 
     """Every call, the server's first, then the text's in order, one block each."""
     ordered = sorted(calls, key=lambda c: (not c.native, c.index))
     return Content("\n").join(render_call(c, max_lines) for c in ordered)
-
-
-def describe_check(detail: Mapping[str, Any]) -> str:
-    """A ``schema_check`` event in one line, for the trace: ``✓ get_weather fits its
-    schema`` or ``✗ get_weather: arguments.city is required but missing (+1 more)``."""
-    name = str(detail.get("name") or "?")
-    if detail.get("ok"):
-        return f"✓ {name} fits its schema"
-    problems = detail.get("problems")
-    messages = [str(p.get("message", "")) for p in problems if isinstance(p, Mapping)] \
-        if isinstance(problems, list) else []
-    if not messages:
-        return f"✗ {name} failed its schema check"
-    more = f" (+{len(messages) - 1} more)" if len(messages) > 1 else ""
-    return f"✗ {name}: {messages[0]}{more}"
 
 
 def _index(detail: Mapping[str, Any]) -> int | None:

@@ -75,6 +75,7 @@ class MemberPane(StreamView):
         Binding("z,enter", "zoom", "Zoom", id="pane_zoom"),
         Binding("r", "toggle_raw", "Raw", id="pane_raw"),
         Binding("t", "toggle_thinking", "Fold thinking", id="pane_thinking", show=False),
+        Binding("i", "app.parse_trace", "Inspect", id="pane_inspect"),
     ]
 
     can_focus = True

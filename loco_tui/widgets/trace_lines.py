@@ -12,7 +12,12 @@ from typing import Any
 
 from rich.text import Text
 
-from loco_tui.describe import confidence_text, verdict_detail, verdict_headline
+from loco_tui.describe import (
+    confidence_text,
+    describe_check,
+    verdict_detail,
+    verdict_headline,
+)
 from loco_tui.events import (
     Event,
     JudgeStarted,
@@ -70,6 +75,14 @@ def trace_line(event: Event, *, blind: bool = False) -> Text | None:
             return plain(f"★ verdict: {verdict_headline(event)}, "
                          f"{confidence_text(event.confidence)} [{verdict_detail(event)}] "
                          f"{event.reason}", "bold green")
+        case Parse(kind="schema_check"):
+            return plain(f"  {event.member} {describe_check(event.detail)}",
+                         "green" if event.detail.get("ok") else "bold red")
+        case Parse(kind="tools_offered"):
+            names = ", ".join(str(n) for n in event.detail.get("names") or [])
+            how = ("in the request" if event.detail.get("via") == "native"
+                   else "described in the prompt")
+            return plain(f"  {event.member} offered tools {how}: {names}", "dim")
         case Parse() if event.kind in ("format", "call", "repair"):
             return plain(f"  {event.member} parse {event.kind}: {brief(event.detail)}", "dim")
         case ThreadTrimmed():

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from textual.pilot import Pilot
 
-from loco_tui.widgets.call_preview import CallPreview, describe_check
+from loco_tui.describe import describe_check
+from loco_tui.widgets.call_preview import CallPreview
 from tests.tools.hosts import PreviewHost, parse_events
 
 
