@@ -171,6 +171,7 @@ class LocoApp(App[None]):
         Binding("f4", "toggle_blind", "Blind", id="toggle_blind", key_display="F4"),
         Binding("f6", "leaderboard", "Leaderboard", id="leaderboard", show=False,
                 key_display="F6"),
+        Binding("f7", "evals", "Evals", id="evals", show=False, key_display="F7"),
         Binding("ctrl+o", "parse_trace", "Parse trace", id="parse_trace"),
         Binding("ctrl+b", "toggle_sidebar", "Sidebar", id="toggle_sidebar", show=False),
         Binding("ctrl+g", "toggle_trace", "Trace", id="toggle_trace", show=False),
@@ -642,6 +643,16 @@ class LocoApp(App[None]):
             self._show_verdict(current.verdict, reveal=True)
         self._refresh_sidebar()
 
+    def action_evals(self) -> None:
+        """`loco eval` results: each eval's strategies side by side."""
+        if self.store is None:
+            self.say(f"History is off: {self.history_problem or 'still opening'}",
+                     severity="warning")
+            return
+        from loco_tui.screens.eval import EvalScreen
+
+        self.push_screen(EvalScreen(self.store))
+
     def action_leaderboard(self) -> None:
         if self.store is None:
             self.say(f"History is off: {self.history_problem or 'still opening'}",
@@ -820,6 +831,8 @@ class LocoApp(App[None]):
              self.action_toggle_blind),
             ("Leaderboard", "Which models win, by the judge and by your votes (F6)",
              self.action_leaderboard),
+            ("Evals", "Results of `loco eval`: strategies compared on your suites (F7)",
+             self.action_evals),
         ]
         for title, help_text, callback in commands:
             yield SystemCommand(title, help_text, callback)

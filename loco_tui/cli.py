@@ -3,45 +3,18 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
+from loco_tui.registry_in_use import CONFIG_HELP, registry_in_use
 from loco_tui.safe_text import neutralise_line
 
 if TYPE_CHECKING:
-    from loco_tui.registry import LoadedRegistry
+    pass
 
-CONFIG_HELP = "Registry file (default: $LOCO_CONFIG, ./loco.toml, the user config dir, built-in)."
-
-
-def _load(config: Path | None, *, autodetect: bool = True) -> LoadedRegistry:
-    """The registry in effect. With no registry file anywhere, the model servers answering
-    on this machine's usual addresses are used; with none of those, the built-in registry
-    (the embedded model)."""
-    from loco_tui.registry import RegistryError, load_configured
-
-    try:
-        loaded = load_configured(config, overrides=False)
-    except RegistryError as exc:
-        # Issues echo the file's own text back (a key, a value): never raw to a terminal.
-        for issue in exc.issues:
-            click.echo(neutralise_line(str(issue)), err=True)
-        sys.exit(1)
-    if loaded.path is None and autodetect and not os.environ.get("LOCO_NO_AUTODETECT"):
-        from loco_tui.inventory import autodetected_registry
-        from loco_tui.registry import LoadedRegistry
-
-        detected = autodetected_registry()
-        if detected is not None:
-            registry, label = detected
-            loaded = LoadedRegistry(registry, None, label=label, base=registry)
-    # Role switches apply only to the registry they were made on (its file, the detected
-    # servers, or the built-in registry): see registry/overrides.py.
-    return loaded.with_overrides()
 
 
 @click.group(invoke_without_command=True)
@@ -53,7 +26,7 @@ def main(ctx: click.Context, config: Path | None) -> None:
     ctx.ensure_object(dict)
     ctx.obj["config"] = config
     if ctx.invoked_subcommand is None:
-        loaded = _load(config)
+        loaded = registry_in_use(config)
         from loco_tui.app import LocoApp
 
         LocoApp(loaded).run()
@@ -93,7 +66,7 @@ def run(
         raise click.UsageError("choose at most one of --workflow, --ensemble, --role")
     if continue_last and session_id is not None:
         raise click.UsageError("choose one of --continue and --session")
-    loaded = _load(config or ctx.obj.get("config"))
+    loaded = registry_in_use(config or ctx.obj.get("config"))
     from loco_tui.headless import run_headless
 
     code = run_headless(
@@ -114,7 +87,7 @@ def check(ctx: click.Context, file: Path | None, config: Path | None) -> None:
     if file is not None and config is not None and file != config:
         raise click.UsageError("give the registry as FILE or --config, not both")
     # Checks files only: what servers happen to answer is not a registry to validate.
-    loaded = _load(file or config or ctx.obj.get("config"), autodetect=False)
+    loaded = registry_in_use(file or config or ctx.obj.get("config"), autodetect=False)
     # Problems in the files Loco owns beside the registry (saved ensembles, role switches)
     # do not fail the check, but they are said.
     for warning in loaded.warnings:
@@ -133,7 +106,7 @@ def check(ctx: click.Context, file: Path | None, config: Path | None) -> None:
 @click.pass_context
 def models(ctx: click.Context, config: Path | None, as_json: bool) -> None:
     """Show providers, models, the role mapping and what is reachable."""
-    loaded = _load(config or ctx.obj.get("config"))
+    loaded = registry_in_use(config or ctx.obj.get("config"))
     from loco_tui.inventory import print_inventory
 
     print_inventory(loaded.registry, as_json=as_json)
@@ -172,7 +145,7 @@ def replay(ctx: click.Context, run_id: str, speed: float, config: Path | None) -
     original timing; a follow-up typed then continues its session."""
     if speed < 0:
         raise click.UsageError("--speed must be 0 or more")
-    loaded = _load(config or ctx.obj.get("config"))
+    loaded = registry_in_use(config or ctx.obj.get("config"))
     from loco_tui.app import LocoApp, ReplayRequest
 
     LocoApp(loaded, replay=ReplayRequest(run_id, speed)).run()
@@ -210,9 +183,9 @@ def serve_command(config: Path | None) -> str:
 
 def _register_commands() -> None:
     """Commands kept in modules of their own (each imports only click at load time)."""
-    from loco_tui import history_cli, tools_cli
+    from loco_tui import eval_cli, history_cli, tools_cli
 
-    for command in (*history_cli.COMMANDS, *tools_cli.COMMANDS):
+    for command in (*history_cli.COMMANDS, *tools_cli.COMMANDS, *eval_cli.COMMANDS):
         main.add_command(command)
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import signal
 import sys
 import time
@@ -52,25 +51,10 @@ def clock(seconds: float | None) -> str:
 
 # -- what to run -----------------------------------------------------------------------------
 def load_registry(config: Path | None) -> LoadedRegistry:
-    """The registry `loco run` would use (see ``cli._load``): a file, the model servers
-    answering here, or the built-in registry."""
-    from loco_tui.registry import LoadedRegistry, RegistryError, load_configured
-    from loco_tui.safe_text import neutralise_line
+    """The registry `loco run` would use."""
+    from loco_tui.registry_in_use import registry_in_use
 
-    try:
-        loaded = load_configured(config, overrides=False)
-    except RegistryError as exc:
-        for issue in exc.issues:
-            click.echo(neutralise_line(str(issue)), err=True)
-        sys.exit(1)
-    if loaded.path is None and not os.environ.get("LOCO_NO_AUTODETECT"):
-        from loco_tui.inventory import autodetected_registry
-
-        detected = autodetected_registry()
-        if detected is not None:
-            registry, label = detected
-            loaded = LoadedRegistry(registry, None, label=label, base=registry)
-    return loaded.with_overrides()
+    return registry_in_use(config)
 
 
 def find_suite(text: str) -> Path:

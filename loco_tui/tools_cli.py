@@ -10,7 +10,6 @@ markup; ``--json`` prints the whole report as one JSON object.
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -151,25 +150,9 @@ def tools_check(ctx: click.Context, suite: Path, ensemble: str | None, role: str
 
 
 def _registry(config: Path | None) -> Registry:
-    """The registry `loco run` would use (as ``cli._load`` finds it): a file, the model
-    servers answering here, or the built-in registry."""
-    from loco_tui.registry import LoadedRegistry, RegistryError, load_configured
-    from loco_tui.safe_text import neutralise_line
+    from loco_tui.registry_in_use import registry_in_use
 
-    try:
-        loaded = load_configured(config, overrides=False)
-    except RegistryError as exc:
-        for issue in exc.issues:
-            click.echo(neutralise_line(str(issue)), err=True)
-        sys.exit(1)
-    if loaded.path is None and not os.environ.get("LOCO_NO_AUTODETECT"):
-        from loco_tui.inventory import autodetected_registry
-
-        detected = autodetected_registry()
-        if detected is not None:
-            registry, label = detected
-            loaded = LoadedRegistry(registry, None, label=label, base=registry)
-    return loaded.with_overrides().registry
+    return registry_in_use(config).registry
 
 
 COMMANDS = (tools_check,)

@@ -218,3 +218,18 @@ async def test_the_picker_pulls_a_model_the_server_lacks(ollama_server):
                                         if o.model == "delta:1b").installed, timeout=10)
         assert "delta:1b is on local now" in str(picker.query_one("#models-note").render())
         assert "delta:1b" in script.replies  # the server has it now
+
+
+async def test_f7_opens_the_eval_results(ollama_server):
+    from loco_tui.screens.eval import EvalScreen
+
+    server = ollama_server(trio_script())
+    app = make_app(server.url)
+    async with app.run_test(size=SIZE) as pilot:
+        await booted(app, pilot)
+        app.set_focus(None)
+        await pilot.press("f7")
+        await until(pilot, lambda: isinstance(app.screen, EvalScreen))
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, EvalScreen)
