@@ -20,7 +20,7 @@ fallback (the first proposal to finish, confidence 0) and the run is ``partial``
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -90,12 +90,14 @@ async def judge_ensemble(
     budget: Budget,
     prefix: str = "",
     history: Sequence[Exchange] = (),
+    notes: Mapping[str, str] | None = None,
 ) -> Judgement:
-    """Judge ``survivors`` (two or more proposals) and emit the ``verdict``."""
+    """Judge ``survivors`` (two or more proposals) and emit the ``verdict``. ``notes``:
+    what Loco found of a proposal (member id -> text), shown after its fence."""
     assert ens.judge is not None
     proposals = {o.member: o.text for o in survivors}
     by_member = {o.member: o for o in survivors}
-    first = _pass_brief(prompt, proposals, ens, ctx, history, None)
+    first = _pass_brief(prompt, proposals, ens, ctx, history, None, notes)
     one = await _judge_pass(ctx, chain, ens, first, budget, f"{prefix}judge", "shuffled")
     # Fallback choice when the judge fails or is unreadable: the first proposal to finish.
     earliest = min(survivors, key=lambda o: o.finished_at)
@@ -116,7 +118,8 @@ async def judge_ensemble(
     assert winner is not None
     two: _Pass | None = None
     if ens.debias:
-        second = _pass_brief(prompt, proposals, ens, ctx, history, reversed_labels(first.labels))
+        second = _pass_brief(prompt, proposals, ens, ctx, history,
+                             reversed_labels(first.labels), notes)
         two = await _judge_pass(ctx, chain, ens, second, budget, f"{prefix}reversed-judge",
                                 "reversed")
     fields = _combined(one, two)
@@ -128,8 +131,10 @@ async def judge_ensemble(
 
 
 def _pass_brief(prompt: str, proposals: dict[str, str], ens: EnsembleConfig, ctx: RunContext,
-                history: Sequence[Exchange], labels: dict[str, str] | None) -> Brief:
-    return build_brief(prompt, proposals, ens.verdict, ctx.rng, history=history, labels=labels)
+                history: Sequence[Exchange], labels: dict[str, str] | None,
+                notes: Mapping[str, str] | None) -> Brief:
+    return build_brief(prompt, proposals, ens.verdict, ctx.rng, history=history, labels=labels,
+                       notes=notes)
 
 
 async def _judge_pass(

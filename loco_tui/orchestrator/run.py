@@ -39,7 +39,7 @@ from loco_tui.orchestrator.router import (
     routing_prompt,
 )
 from loco_tui.orchestrator.thread import Conversation, exchanges
-from loco_tui.orchestrator.tools import ToolSet, judge_note
+from loco_tui.orchestrator.tools import ToolSet, checks_note, native_calls_text
 from loco_tui.providers.base import ChatMessage, ProviderError
 from loco_tui.providers.pool import ModelTarget, ProviderPool
 from loco_tui.registry.schema import EnsembleConfig, PhaseConfig, Registry
@@ -279,8 +279,8 @@ class Orchestrator:
             return StepResult("partial", only.text, only.member)
         assert ens.judge is not None
         judged = await judge_ensemble(ctx, self.pool.chain(ens.judge), ens, prompt,
-                                      _with_tool_notes(survivors), self._budget, prefix,
-                                      exchanges(thread))
+                                      _with_native_calls(survivors), self._budget, prefix,
+                                      exchanges(thread), notes=_tool_checks(survivors))
         status: Status = "partial" if judged.fallback or not complete else "ok"
         # A picked proposal is the member's own text, without the judge's notes.
         own = next((o.text for o in survivors if o.member == judged.answer_from), judged.answer)
@@ -352,11 +352,18 @@ class Orchestrator:
         return StepResult(worst, last.output, last.source)
 
 
-def _with_tool_notes(outcomes: list[MemberOutcome]) -> list[MemberOutcome]:
-    """The proposals as the judge sees them: where tools were offered, each followed by
-    the calls its server parsed and its calls' schema checks."""
-    return [replace(o, text=f"{o.text.rstrip()}\n\n{judge_note(o.native_calls, o.checks, o.text)}")
-            if o.tools_via is not None else o for o in outcomes]
+def _with_native_calls(outcomes: list[MemberOutcome]) -> list[MemberOutcome]:
+    """The proposals as the judge sees them: each followed by the calls its server parsed
+    (a model's native calls are not in its text)."""
+    return [replace(o, text=f"{o.text.rstrip()}\n\n{native_calls_text(o.native_calls)}")
+            if o.native_calls else o for o in outcomes]
+
+
+def _tool_checks(outcomes: list[MemberOutcome]) -> dict[str, str]:
+    """Where tools were offered, Loco's check of each proposal's calls (shown to the judge
+    outside the proposals' fences)."""
+    return {o.member: checks_note(o.checks, o.text) for o in outcomes
+            if o.tools_via is not None}
 
 
 def _with_earlier(prompt: str, earlier: list[MemberOutcome]) -> str:

@@ -159,19 +159,20 @@ async def refused_tools(target: ModelTarget) -> bool:
         return False
 
 
-def judge_note(native: Sequence[ToolCall], checks: Sequence[CallCheck],
-               text: str) -> str:
-    """What the judge is told about a proposal's tool calls, when tools were offered: the
-    calls the server parsed (they are not in the text) and each call's schema check."""
-    lines = []
-    for call in native:
-        lines.append(f"Tool call: {call.name} {json.dumps(call.arguments, ensure_ascii=False)}")
+def native_calls_text(native: Sequence[ToolCall]) -> str:
+    """The calls a proposal's server parsed (they are not in its text), as the judge reads
+    them inside the proposal: they are what the model did."""
+    return "\n".join(f"Tool call: {call.name} {json.dumps(call.arguments, ensure_ascii=False)}"
+                     for call in native)
+
+
+def checks_note(checks: Sequence[CallCheck], text: str) -> str:
+    """What Loco found of a proposal's tool calls, for the judge, OUTSIDE the proposal's
+    fence: inside it, a model could write a convincing "check" of its own."""
     if not checks:
-        lines.append("Loco's check: this proposal made no tool call." if text.strip()
-                     else "Loco's check: this proposal is empty.")
-    for check in checks:
-        lines.append(f"Loco's check: {check.summary()}.")
-    return "\n".join(lines)
+        return ("Loco's check: this proposal made no tool call." if text.strip()
+                else "Loco's check: this proposal is empty.")
+    return "\n".join(f"Loco's check: {check.summary()}." for check in checks)
 
 
 def problem_lines(detail: Mapping[str, Any]) -> list[str]:

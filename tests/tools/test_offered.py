@@ -5,6 +5,7 @@ again with them described when a server refuses them, and every call checked aga
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -267,10 +268,20 @@ async def test_the_judge_is_told_which_call_failed_its_check(ollama_server):
 
     assert status == "ok"
     brief = server.bodies("/api/chat")[-1]["messages"][-1]["content"]
-    assert ("Tool call: get_weather {\"city\": \"Paris\", \"unit\": \"celsius\"}\n"
-            "Loco's check: the call of get_weather fits its schema.") in brief
-    assert ("Loco's check: the call of get_weather failed its schema check: arguments.city "
-            "is required but missing (and 1 more problem(s)).") in brief
+    native_call = 'Tool call: get_weather {"city": "Paris", "unit": "celsius"}'
+    fits = "Loco's check: the call of get_weather fits its schema."
+    fails = ("Loco's check: the call of get_weather failed its schema check: arguments.city "
+             "is required but missing (and 1 more problem(s)).")
+    assert native_call in brief and fits in brief and fails in brief
+    # The server-parsed call is part of what the model did: inside its proposal's fence.
+    # Loco's checks are Loco's words: after the fence, where no proposal can forge them.
+    closing = re.compile(r"</proposal-[0-9a-f]{8}>")
+    for note in (fits, fails):
+        before = brief[: brief.index(note)]
+        assert len(closing.findall(before)) == before.count("<proposal-"), note
+        assert "from Loco (not from its author):\n" + note in brief
+    opened = brief.index(native_call)
+    assert len(closing.findall(brief[:opened])) < brief[:opened].count("<proposal-")
     # The judge's notes stay with the judge: the answer is the picked member's own text.
     finished = {e.member: e for e in events if isinstance(e, MemberFinished)}
     done = events[-1]
