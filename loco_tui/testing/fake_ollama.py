@@ -29,7 +29,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from loco_tui.providers.base import TokenLogprob
-from loco_tui.testing.http import DropConnection, LoopbackServer, Request, Response
+from loco_tui.testing.http import (
+    DropConnection,
+    LoopbackServer,
+    Request,
+    Response,
+    html_page,
+    verbatim,
+)
 from loco_tui.testing.script import (
     Fault,
     Generation,
@@ -287,9 +294,9 @@ class FakeOllama(LoopbackServer):
                 busy.headers["Retry-After"] = f"{reply.retry_after_s:g}"
             return busy
         if reply.fault is Fault.HTML_PAGE:
-            return Response(body=HTML_PAGE, content_type="text/html; charset=utf-8")
+            return html_page()
         if reply.raw_body is not None:
-            return Response(stream=_raw(reply.raw_body, reply.first_token_delay_s),
+            return Response(stream=verbatim(reply.raw_body, reply.first_token_delay_s),
                             content_type=NDJSON)
         if reply.fault is Fault.EMPTY_CHUNKS:
             return Response(stream=self._empty_chunks(model, chat, reply.piece_delay_s or 0.05),
@@ -487,16 +494,6 @@ class FakeOllama(LoopbackServer):
         if done_reason is not None:
             part["done_reason"] = done_reason
         return part
-
-
-HTML_PAGE = (b"<!DOCTYPE html><html><head><title>Sign in - Corp Proxy</title></head>"
-             b"<body><form>...</form></body></html>\n")
-
-
-async def _raw(body: bytes, delay: float) -> AsyncIterator[bytes]:
-    if delay > 0:
-        await asyncio.sleep(delay)
-    yield body
 
 
 def _wire_logprob(entry: TokenLogprob) -> dict[str, Any]:

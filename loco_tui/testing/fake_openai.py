@@ -33,7 +33,14 @@ from dataclasses import replace
 from typing import Any
 
 from loco_tui.providers.base import TokenLogprob
-from loco_tui.testing.http import DropConnection, LoopbackServer, Request, Response
+from loco_tui.testing.http import (
+    DropConnection,
+    LoopbackServer,
+    Request,
+    Response,
+    html_page,
+    verbatim,
+)
 from loco_tui.testing.script import (
     Fault,
     Generation,
@@ -245,9 +252,9 @@ class FakeOpenAI:
             return _error(401, "invalid credentials: " + "x" * reply.fault_after + received,
                           "authentication_error")
         if reply.fault is Fault.HTML_PAGE:
-            return Response(body=HTML_PAGE, content_type="text/html; charset=utf-8")
+            return html_page()
         if reply.raw_body is not None:
-            return Response(stream=_raw(reply.raw_body, reply.first_token_delay_s),
+            return Response(stream=verbatim(reply.raw_body, reply.first_token_delay_s),
                             content_type="text/event-stream")
         n_in = reply.tokens_in if reply.tokens_in is not None else prompt_tokens(messages)
         if reply.fault is Fault.CONTEXT_OVERFLOW:
@@ -412,16 +419,6 @@ def _wire_logprob(entry: TokenLogprob) -> dict[str, Any]:
             "bytes": list(entry.token.encode()),
             "top_logprobs": [{"token": t, "logprob": lp, "bytes": list(t.encode())}
                              for t, lp in entry.top]}
-
-
-HTML_PAGE = (b"<!DOCTYPE html><html><head><title>Sign in - Corp Proxy</title></head>"
-             b"<body><form>...</form></body></html>\n")
-
-
-async def _raw(body: bytes, delay: float) -> AsyncIterator[bytes]:
-    if delay > 0:
-        await asyncio.sleep(delay)
-    yield body
 
 
 async def _cut(fault: Fault | None, delay: float) -> AsyncIterator[bytes]:

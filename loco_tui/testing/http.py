@@ -46,6 +46,22 @@ class Response:
         return cls(status=status, body=json.dumps(data).encode())
 
 
+# What a captive portal or a proxy's login answers instead of the API.
+HTML_PAGE = (b"<!DOCTYPE html><html><head><title>Sign in - Corp Proxy</title></head>"
+             b"<body><form>...</form></body></html>\n")
+
+
+def html_page() -> Response:
+    return Response(body=HTML_PAGE, content_type="text/html; charset=utf-8")
+
+
+async def verbatim(body: bytes, delay: float = 0.0) -> AsyncIterator[bytes]:
+    """``body`` as it is, after ``delay`` (a hostile server's bytes, invalid UTF-8 and all)."""
+    if delay > 0:
+        await asyncio.sleep(delay)
+    yield body
+
+
 class DropConnection(Exception):
     """Raised by a stream iterator to cut the connection without finishing the body."""
 
