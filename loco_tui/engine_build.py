@@ -117,15 +117,12 @@ class BuildStatus:
 
     @property
     def summary(self) -> str:
-        """``45% · compiling · 1m 20s``: what is known, in that order."""
-        parts = []
-        if self.progress.percent is not None:
-            parts.append(f"{self.progress.percent}%")
-        if self.progress.stage:
-            parts.append(self.progress.stage)
-        if self.elapsed_s is not None:
-            parts.append(format_elapsed(self.elapsed_s))
-        return " · ".join(parts)
+        """``45% compiling · 1m 20s``: what is known, in that order."""
+        doing = " ".join(part for part in (
+            None if self.progress.percent is None else f"{self.progress.percent}%",
+            self.progress.stage) if part)
+        elapsed = None if self.elapsed_s is None else format_elapsed(self.elapsed_s)
+        return " · ".join(part for part in (doing, elapsed) if part)
 
     @property
     def retry_hint(self) -> str:
@@ -480,9 +477,11 @@ def _say_status(status: BuildStatus) -> str:
     if status.phase is BuildPhase.READY:
         return "the embedded engine (llama.cpp) is installed"
     if status.phase is BuildPhase.RUNNING:
-        return (f"llama.cpp is building in the background ({status.summary or 'starting'}; "
-                f"pid {status.pid}; log: {log}); the workbench shows its progress and uses "
-                "the embedded model as soon as it is ready")
+        # Attached to a build under way: say how far it is.
+        far = f"{status.summary}, " if status.progress.stage else ""
+        return (f"llama.cpp is building in the background ({far}pid {status.pid}, log: {log}); "
+                "the workbench shows its progress, and the embedded model answers once it "
+                "is built")
     if status.phase is BuildPhase.FAILED:
         return f"{status.message}; log: {log}"
     return "the embedded engine is not installed"

@@ -156,17 +156,17 @@ class ModelSidebar(Static):
 
         log = _home_relative(str(build.log_path))
         if build.phase is BuildPhase.RUNNING:
-            text.append("   llama.cpp ", style="yellow")
-            text.append(f"{build.summary or 'starting'}\n", style="yellow")
-            text.append("   answers start when it is ready\n", style="dim")
-            text.append(f"   log {neutralise_line(log)}\n", style="dim")
+            # The sidebar is 30 columns wide: short lines, the log's path on its own.
+            text.append(f"   {build.summary or 'starting'}\n", style="yellow")
+            text.append("   answers once it is built\n", style="dim")
+            text.append(f"   log: {neutralise_line(log)}\n", style="dim")
         elif build.phase is BuildPhase.FAILED:
             if build.message:
                 text.append(f"   {neutralise_line(build.message)}\n", style="red")
             for line in build.tail[-3:]:
                 text.append(f"   │ {neutralise_line(line)[:200]}\n", style="dim red")
             text.append(f"   {build.retry_hint}\n", style="yellow")
-            text.append(f"   log {neutralise_line(log)}\n", style="dim")
+            text.append(f"   log: {neutralise_line(log)}\n", style="dim")
         elif build.phase is BuildPhase.NOT_STARTED:
             text.append("   make run builds it, or pip install "
                         "'loco-tui[embedded]'\n", style="dim")

@@ -43,8 +43,8 @@ async def test_the_sidebar_shows_the_build_and_the_engine_is_used_once_built_wit
         await until(pilot, lambda: "45%" in _sidebar(app))
         shown = _sidebar(app)
         assert "◐ builtin embedded building" in _provider_line(app, "builtin")
-        assert "llama.cpp 45% · compiling" in shown
-        assert "build.log" in shown and "answers start when it is ready" in shown
+        assert "45% compiling · " in shown
+        assert "build.log" in shown and "answers once it is built" in shown
         # Models of the embedded provider are coming, not down.
         assert "◐ smol XS" in shown and "●" not in _provider_line(app, "builtin")
         assert not app.controller.pool.health["builtin"].up
