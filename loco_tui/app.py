@@ -1126,7 +1126,8 @@ class LocoApp(App[None]):
 
         assert isinstance(status, BuildStatus)
         if status.phase is BuildPhase.FAILED:
-            lines = "\n".join(status.tail[-3:])
+            # A compile line in the log can be 2 KB long (the full command): the start says it.
+            lines = "\n".join(line[:200] for line in status.tail[-3:])
             self.say(f"{status.message}\n{lines}\n{status.retry_hint} (log: {status.log_path})",
                      title="Embedded engine", severity="error", timeout=20)
         elif status.phase is BuildPhase.RUNNING and waiting:
