@@ -10,9 +10,8 @@ the layout. Everything is laid out again only when the content width, the theme,
 collapsed thinking changes.
 
 The content width is the scrollable region's, re-checked on every render: a view that wraps
-to the width it had before its vertical scrollbar appeared loses a column on every line. The
-scrollbar's gutter is also reserved from the start (``scrollbar-gutter: stable``), so text
-does not re-wrap when it first overflows.
+to the width it had before its vertical scrollbar appeared loses a column on every line, so
+the text re-wraps once, when the scrollbar first takes its column.
 
 Scrolling up stops following the stream; End, or scrolling back to the bottom, resumes it.
 """
