@@ -169,10 +169,12 @@ async def test_a_queued_member_says_so(ollama_server):
     async with app.run_test(size=SIZE) as pilot:
         await booted(app, pilot)
         await type_prompt(pilot, "go")
-        panes = list(app.query("#members MemberPane"))
-        await until(pilot, lambda: any("queued" in p.status for p in panes), timeout=5)
-        assert any("queued, 1 ahead" in p.status or "queued, next" in p.status
-                   or "queued, 2 ahead" in p.status for p in panes)
+        # Queried each time: the run's panes are mounted when its first events are drawn.
+        def statuses() -> list[str]:
+            return [p.status for p in app.query("#members MemberPane")]
+        await until(pilot, lambda: any("queued" in s for s in statuses()), timeout=5)
+        assert any("queued, 1 ahead" in s or "queued, next" in s or "queued, 2 ahead" in s
+                   for s in statuses())
         await settle(app, pilot, timeout=20)
         assert "queued: " in app.trace.text
 
