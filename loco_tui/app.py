@@ -191,7 +191,7 @@ class LocoApp(App[None]):
                   id=f"continue_with_{n}", show=False) for n in range(1, 10)],
         Binding("equals_sign", "vote('tie')", "Vote: a tie", id="vote_tie", show=False),
         Binding("0", "vote('all_bad')", "Vote: all bad", id="vote_all_bad", show=False),
-        Binding("q", "quit", "Quit", id="quit", show=False),
+        Binding("q", "quit_unless_typing", "Quit", id="quit", show=False),
         Binding("ctrl+q", "quit", "Quit", id="quit_ctrl", show=False, priority=True),
     ]
 
@@ -780,6 +780,9 @@ class LocoApp(App[None]):
     def action_show_keys_unless_typing(self) -> None:
         self.action_show_keys()
 
+    async def action_quit_unless_typing(self) -> None:
+        await self.action_quit()
+
     def action_zoom(self) -> None:
         focused = self.focused
         if isinstance(focused, MemberPane | Transcript):
@@ -820,7 +823,7 @@ class LocoApp(App[None]):
         if action == "cancel_run":
             # A modal screen's Esc closes the modal; here Esc only cancels a run.
             return True if self.running and len(self.screen_stack) == 1 else None
-        if action in ("quit", "show_keys_unless_typing", "vote") \
+        if action in ("quit_unless_typing", "show_keys_unless_typing", "vote") \
                 or action.startswith("continue_with"):
             # Letter and digit keys belong to the text being typed.
             return not isinstance(self.focused, TextArea | Input)

@@ -77,7 +77,8 @@ async def test_native_tool_calls_from_ollama_reach_the_trace(ollama_server):
     await controller.aclose()
     calls = [e for e in events if isinstance(e, Parse) and e.kind == "call"]
     assert calls and calls[0].detail == {"format": "native", "name": "read_file",
-                                         "arguments": {"path": "main.go"}}
+                                         "arguments": {"path": "main.go"},
+                                         "index": 0, "native": True}
 
 
 async def test_health_reports_each_provider_and_reload_keeps_unchanged_ones(ollama_server):

@@ -185,6 +185,19 @@ async def test_q_types_in_the_prompt_and_quits_from_elsewhere(ollama_server):
         assert not app.is_running
 
 
+async def test_ctrl_q_quits_while_typing_in_the_prompt(ollama_server):
+    server = ollama_server(trio_script())
+    app = make_app(server.url)
+    async with app.run_test(size=SIZE) as pilot:
+        await booted(app, pilot)
+        await pilot.click("#prompt")
+        await pilot.press("h", "i")
+        assert app.focused is app.prompt
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+        assert not app.is_running
+
+
 async def test_a_narrow_terminal_folds_the_sidebar_and_stacks_the_panes(ollama_server):
     from loco_tui.widgets.sidebar import ModelSidebar
 
