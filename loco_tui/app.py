@@ -405,7 +405,10 @@ class LocoApp(App[None]):
 
     # -- sending -----------------------------------------------------------------------------
     @on(TextArea.Changed, "#prompt")
-    def _typing(self) -> None:
+    def _typing(self, event: TextArea.Changed) -> None:
+        document = event.text_area.document
+        if document.line_count == 1 and not document.get_line(0):
+            return  # sending cleared the prompt: the run's panes should show at once
         self._typing_until = time.monotonic() + TYPING_HOLD_S
 
     @on(PromptEditor.Submitted, "#prompt")

@@ -164,7 +164,8 @@ async def test_a_streaming_pane_shows_live_figures(ollama_server):
     async with app.run_test(size=SIZE) as pilot:
         await booted(app, pilot)
         await type_prompt(pilot, "go")
-        m1 = app.query("#members MemberPane").first(MemberPane)
+        await until(pilot, lambda: "m1" in app._panes)  # mounted by the run's first events
+        m1 = app._panes["m1"]
         await until(pilot, lambda: "t/s" in m1.status and "1st" in m1.status)
         assert m1.status.startswith("streaming · ")
         await settle(app, pilot)
