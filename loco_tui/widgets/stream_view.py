@@ -221,7 +221,11 @@ class StreamView(ScrollView):
             cached = self._cache.get(index)
             if cached is not None:
                 return cached
-        strip = lines[index].apply_style(style).extend_cell_length(width, style)
+        line = lines[index]
+        # Not ``line.apply_style``: it caches the styled copy on the document's line, so every
+        # line ever shown kept a second strip (and its seven caches) alive for good.
+        strip = Strip(Segment.apply_style(line, style), line.cell_length)
+        strip = strip.extend_cell_length(width, style)
         if selection is not None and (span := selection.get_span(index)) is not None:
             strip = _select(strip, span, self.screen.get_component_rich_style("screen--selection"))
         strip = strip.apply_offsets(0, index)
