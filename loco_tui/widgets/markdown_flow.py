@@ -24,6 +24,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from textual.content import Content
 from textual.strip import Strip
 
 from loco_tui.safe_text import neutralise
@@ -91,6 +92,7 @@ class MarkdownFlow:
         self._plain: PlainFlow | None = None  # the display of a region over OPEN_LIMIT
         self._parsed_size = 0
         self._blank_code: list[Strip] = []  # one shared strip set for every empty code line
+        self._open_strips: dict[int, tuple[Content, Strip]] = {}  # the open display, by line
 
     # -- input -------------------------------------------------------------------------------
 
@@ -130,6 +132,8 @@ class MarkdownFlow:
         if self._region_size:
             self._update(final=True)
         self._region, self._region_size = [], 0
+        self._open_strips = {}
+        self.renderer.forget()  # a finished pane keeps its lines, not what drew them
 
     # -- the region ----------------------------------------------------------------------------
 
@@ -237,11 +241,19 @@ class MarkdownFlow:
 
     def _render_open(self, blocks: list[Block]) -> list[Strip]:
         strips: list[Strip] = []
+        memo, kept = self._open_strips, {}
         for i, block in enumerate(blocks):
             if i or self.blocks_done:
                 strips.append(BLANK)
             self.blocks_rendered += 1
-            strips.extend(to_strip(line) for line in self.renderer.render(block))
+            for line in self.renderer.render(block):
+                # The renderer gives back the same line objects for rows it kept.
+                hit = memo.get(id(line))
+                if hit is None or hit[0] is not line:
+                    hit = (line, to_strip(line))
+                kept[id(line)] = hit
+                strips.append(hit[1])
+        self._open_strips = kept
         return strips
 
     def _block_strips(self, block: Block) -> list[Strip]:

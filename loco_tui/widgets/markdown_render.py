@@ -16,8 +16,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 from markdown_it import MarkdownIt
+from markdown_it.rules_core import StateCore, text_join
 from markdown_it.token import Token
 from markdown_it.tree import SyntaxTreeNode
 from textual.content import Content, Span
@@ -29,10 +31,40 @@ from loco_tui.widgets.plain_flow import TAB, clean, wrap
 
 MD = (MarkdownIt("commonmark", {"html": False})
       .enable(["table", "strikethrough"])
-      .disable(["reference"]))
+      .disable(["reference", "text_join"]))  # text_join runs inside _kept_inline
+_INLINE_KEPT = 1024  # inline contents whose tokens are kept before starting over
+_inline_tokens: dict[str, list[Token]] = {}
+
+
+def _kept_inline(state: StateCore) -> None:
+    """markdown-it's ``inline`` and ``text_join`` rules, keeping each inline content's tokens.
+
+    An open block is parsed again on every append, and most of its inline content (table
+    cells, list items, finished lines) has not changed. With link reference definitions off,
+    an inline content's tokens depend on nothing but that content. The kept tokens are shared
+    by every parse that meets the same content: nothing downstream changes tokens."""
+    for token in state.tokens:
+        if token.type != "inline":
+            continue
+        children = _inline_tokens.get(token.content)
+        if children is None:
+            children = []
+            state.md.inline.parse(token.content, state.md, state.env, children)
+            token.children = children
+            text_join(SimpleNamespace(tokens=[token]))  # type: ignore[arg-type]
+            if len(_inline_tokens) >= _INLINE_KEPT:
+                _inline_tokens.clear()
+            _inline_tokens[token.content] = children = token.children
+        token.children = children
+
+
+MD.core.ruler.at("inline", _kept_inline)
 
 BULLETS = ("•", "◦", "▪")
 QUOTE_BAR = "▌ "
+_EMPTY = Content("")
+_SPACE = Content(" ")
+_ROWS_KEPT = 1024  # table cells and rows kept per renderer before starting over
 
 CodeSink = Callable[[str, list[str]], None]
 
@@ -122,12 +154,21 @@ class BlockRenderer:
         self.width = width
         self.on_code = on_code
         self._combined: dict[tuple[Style, ...], Style] = {}
+        self._cells: dict[tuple[str, bool], Content] = {}
+        self._rows: dict[tuple[tuple[str, ...], tuple[object, ...]], list[Content]] = {}
 
     def render(self, block: Block) -> list[Content]:
+        if block.kind == "table_open":  # no tree: most of an open table's cells are kept
+            return self._table(block.tokens, max(self.width, 1))
         node = SyntaxTreeNode(block.tokens)
         if node.type == "root" and node.children:
             node = node.children[0]
         return self._block(node, max(self.width, 1))
+
+    def forget(self) -> None:
+        """Drop the table cells and rows kept for drawing an open table again."""
+        self._cells.clear()
+        self._rows.clear()
 
     def render_blocks(self, blocks: Sequence[Block]) -> list[Content]:
         out: list[Content] = []
@@ -155,7 +196,7 @@ class BlockRenderer:
         if kind == "blockquote":
             return self._quote(node, width)
         if kind == "table":
-            return self._table(node, width)
+            return self._table(node.to_tokens(), width)
         # Anything else (html is off, so nothing expected): show its text, never markup.
         text = clean(node.content or "")
         return [line for piece in text.split("\n") for line in wrap(Content(piece), width)]
@@ -218,51 +259,96 @@ class BlockRenderer:
 
     # -- tables ------------------------------------------------------------------------------
 
-    def _table(self, node: SyntaxTreeNode, width: int) -> list[Content]:
+    def _table(self, tokens: Sequence[Token], width: int) -> list[Content]:
+        """A table from its tokens. An open table is drawn again on every append, so cells
+        are kept by their source and rows by their cells and column widths: an append
+        lays out the rows it changed, not the whole table."""
         rows: list[list[Content]] = []
+        keys: list[tuple[str, ...] | None] = []  # a row's cell sources (None: not kept)
         aligns: list[str] = []
         header_rows = 0
-        header = self.styles.role("table_header")
-        for section in node.children:
-            for row_node in section.children:
-                cells = []
-                for cell_node in row_node.children:
-                    bold = section.type == "thead"
-                    lines = self._inline(cell_node, header if bold else None)
-                    cells.append(lines[0] if len(lines) == 1 else Content(" ").join(lines))
-                    if len(rows) == 0:
-                        style = str(cell_node.attrs.get("style", ""))
-                        aligns.append(style.removeprefix("text-align:") or "left")
-                rows.append(cells)
-                if section.type == "thead":
-                    header_rows += 1
+        header = False
+        row: list[Content] = []
+        key: list[str] | None = []
+        for i, token in enumerate(tokens):
+            kind = token.type
+            if kind == "thead_open":
+                header = True
+            elif kind == "thead_close":
+                header = False
+            elif kind == "tr_open":
+                row, key = [], []
+            elif kind == "tr_close":
+                rows.append(row)
+                keys.append(None if key is None else (*key, "h" if header else ""))
+                header_rows += header
+            elif kind in ("th_open", "td_open"):
+                if not rows:
+                    style = str(token.attrs.get("style", ""))
+                    aligns.append(style.removeprefix("text-align:") or "left")
+                cell, source = self._cell(tokens[i:i + 3], header)
+                row.append(cell)
+                key = None if key is None or source is None else [*key, source]
         columns = max((len(r) for r in rows), default=0)
         if not columns:
             return []
         aligns += ["left"] * (columns - len(aligns))
-        for row in rows:
-            row += [Content("")] * (columns - len(row))
-        natural = [max(max(row[c].cell_length for row in rows), 1) for c in range(columns)]
-        widths = _fit_columns(natural, width - (3 * columns + 1))
-        border = self.styles.role("table_border")
-
-        def rule(left: str, mid: str, right: str) -> Content:
-            return Content.styled(left + mid.join("─" * (w + 2) for w in widths) + right, border)
-
-        bar = Content.styled("│", border)
-        out = [rule("╭", "┬", "╮")]
-        for r, row in enumerate(rows):
-            wrapped = [wrap(cell, w) or [Content("")] for cell, w in zip(row, widths, strict=True)]
-            for y in range(max(len(cell) for cell in wrapped)):
-                line = bar
-                for cell, w, align in zip(wrapped, widths, aligns, strict=True):
-                    text = cell[y] if y < len(cell) else Content("")
-                    line = line + Content(" ") + _align(text, w, align) + Content(" ") + bar
-                out.append(line)
+        for cells in rows:
+            cells += [_EMPTY] * (columns - len(cells))
+        natural = [max(max(r[c].cell_length for r in rows), 1) for c in range(columns)]
+        widths = tuple(_fit_columns(natural, width - (3 * columns + 1)))
+        layout = (widths, tuple(aligns))
+        out = [self._rule("╭", "┬", "╮", widths)]
+        for r, (cells, row_key) in enumerate(zip(rows, keys, strict=True)):
+            kept = None if row_key is None else self._rows.get((row_key, layout))
+            if kept is None:
+                kept = self._row_lines(cells, widths, aligns)
+                if row_key is not None:
+                    self._rows[(row_key, layout)] = kept
+            out += kept
             if r + 1 == header_rows and r + 1 < len(rows):
-                out.append(rule("├", "┼", "┤"))
-        out.append(rule("╰", "┴", "╯"))
+                out.append(self._rule("├", "┼", "┤", widths))
+        out.append(self._rule("╰", "┴", "╯", widths))
+        if len(self._rows) > _ROWS_KEPT:
+            self._rows.clear()
+        if len(self._cells) > _ROWS_KEPT:
+            self._cells.clear()
         return out
+
+    def _cell(self, tokens: Sequence[Token], header: bool) -> tuple[Content, str | None]:
+        """A cell (its open, inline and close tokens) and the source it is kept by (None:
+        not kept: a link's address is shown from the parsed link, not from the source)."""
+        inline = tokens[1] if len(tokens) > 1 and tokens[1].type == "inline" else None
+        source = inline.content if inline is not None else ""
+        if inline is not None and any(t.type in ("link_open", "image")
+                                      for t in inline.children or ()):
+            return self._cell_content(tokens, header), None
+        cell = self._cells.get((source, header))
+        if cell is None:
+            cell = self._cells[(source, header)] = self._cell_content(tokens, header)
+        return cell, source
+
+    def _cell_content(self, tokens: Sequence[Token], header: bool) -> Content:
+        node = SyntaxTreeNode(list(tokens)).children[0]
+        lines = self._inline(node, self.styles.role("table_header") if header else None)
+        return lines[0] if len(lines) == 1 else Content(" ").join(lines)
+
+    def _row_lines(self, cells: list[Content], widths: tuple[int, ...],
+                   aligns: list[str]) -> list[Content]:
+        bar = Content.styled("│", self.styles.role("table_border"))
+        wrapped = [wrap(cell, w) or [_EMPTY] for cell, w in zip(cells, widths, strict=True)]
+        lines = []
+        for y in range(max(len(cell) for cell in wrapped)):
+            parts = [bar]
+            for cell, w, align in zip(wrapped, widths, aligns, strict=True):
+                text = cell[y] if y < len(cell) else _EMPTY
+                parts += (_SPACE, _align(text, w, align), _SPACE, bar)
+            lines.append(_EMPTY.join(parts))  # one join: chained + copies every span again
+        return lines
+
+    def _rule(self, left: str, mid: str, right: str, widths: tuple[int, ...]) -> Content:
+        return Content.styled(left + mid.join("─" * (w + 2) for w in widths) + right,
+                              self.styles.role("table_border"))
 
     # -- inline ------------------------------------------------------------------------------
 

@@ -81,12 +81,17 @@ class LineBuffer:
 
     def replace_from(self, start: int, strips: Sequence[Strip]) -> None:
         lines = self.lines
-        if start < len(lines):
-            del lines[start:]
-        lines.extend(strips)
-        self.replaced += len(strips)
-        if start < self.dirty_from:
-            self.dirty_from = start
+        # Lines given back as the very strips already there stay clean: an open block drawn
+        # again from kept rows changes only its last lines.
+        same, limit = 0, min(len(strips), len(lines) - start)
+        while same < limit and lines[start + same] is strips[same]:
+            same += 1
+        if start + same < len(lines):
+            del lines[start + same:]
+        lines.extend(strips[same:] if same else strips)
+        self.replaced += len(strips) - same
+        if start + same < self.dirty_from:
+            self.dirty_from = start + same
 
     def clear(self) -> None:
         self.lines = []

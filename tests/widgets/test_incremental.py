@@ -6,8 +6,10 @@ import os
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from markdown_it import MarkdownIt
 
 from loco_tui.widgets.markdown_flow import MarkdownFlow
+from loco_tui.widgets.markdown_render import parse
 from loco_tui.widgets.pane_document import PaneDocument, render_whole
 from tests.widgets.helpers import STYLES, key, markdown_whole, split, streamed, texts
 
@@ -192,3 +194,40 @@ def test_a_line_with_a_pipe_is_not_a_fence_or_heading_until_the_next_line_says()
         for cut in range(len(text) + 1):
             document = streamed([text[:cut], text[cut:]], 12)
             assert key(document.lines) == key(markdown_whole(text, 12)), (text, cut)
+
+
+CELLS = ["a", "bb", "**b**", "`c`", "[l](u)", "x" * 30, "é中", "", "a b c d e f g h", "|"]
+table_rows = st.lists(st.lists(st.sampled_from(CELLS), min_size=1, max_size=4)
+                      .map(lambda cells: "| " + " | ".join(cells) + " |"), max_size=12)
+tables = st.tuples(st.sampled_from(["| a | bb |\n|---|--:|\n", "| a |\n|:-:|\n",
+                                    "> | q | r |\n> |---|---|\n"]), table_rows).map(
+    lambda t: t[0] + "\n".join(("> " if t[0].startswith(">") else "") + r for r in t[1]))
+
+
+@SETTINGS
+@given(tables, cuts, widths)
+def test_an_open_table_drawn_from_kept_rows_equals_drawing_it_afresh(
+        text: str, points: list[int], width: int) -> None:
+    """Tables keep their cells and rows between appends: after every append, the open
+    display equals a new pane given the same text at once (nothing kept)."""
+    document = PaneDocument(STYLES, width)
+    shown = ""
+    for piece in split(text, points):
+        document.write_markdown(piece)
+        shown += piece
+        fresh = PaneDocument(STYLES, width)
+        fresh.write_markdown(shown)
+        assert key(document.lines) == key(fresh.lines), shown
+    document.finish()
+    assert key(document.lines) == key(markdown_whole(text, width))
+
+
+@SETTINGS
+@given(st.lists(markdownish, min_size=1, max_size=3))
+def test_kept_inline_tokens_equal_markdown_its_own_parse(texts_: list[str]) -> None:
+    """Inline tokens are kept by their content across parses; every parse, first or
+    repeated, equals markdown-it's own rules (nothing kept) on the same text."""
+    reference = (MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
+                 .disable(["reference"]))
+    for text in texts_ + texts_:
+        assert [t.as_dict() for t in parse(text)] == [t.as_dict() for t in reference.parse(text)]
