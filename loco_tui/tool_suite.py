@@ -25,7 +25,6 @@ checked, never run. Problems in a suite file are reported as ``file:line: messag
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -44,9 +43,10 @@ from loco_tui.events import (
 )
 from loco_tui.orchestrator import RunRequest
 from loco_tui.providers.pool import ProviderPool
-from loco_tui.registry.load import ConfigIssue, RegistryError, format_path
+from loco_tui.registry.load import RegistryError
 from loco_tui.registry.locate import index_keys
 from loco_tui.registry.schema import EnsembleConfig, EnsembleMemberConfig, Registry, ToolConfig
+from loco_tui.registry.toml_file import ConfigIssue, format_path, parse_toml, read_toml_text
 
 __all__ = [
     "CaseResult",
@@ -83,16 +83,8 @@ class ToolSuite(_Strict):
 def load_suite(path: Path) -> ToolSuite:
     """Read and check a suite file; RegistryError lists its problems as file:line."""
     source = str(path)
-    try:
-        text = Path(path).read_text("utf-8")
-    except OSError as exc:
-        raise RegistryError([ConfigIssue(source, None, None,
-                                         f"cannot read: {exc.strerror or exc}")]) from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise RegistryError([ConfigIssue(source, None, None, f"TOML syntax error: {exc}")]) \
-            from None
+    text = read_toml_text(Path(path), RegistryError)
+    data = parse_toml(text, source, RegistryError)
     index = index_keys(text)
     try:
         suite = ToolSuite.model_validate(data)

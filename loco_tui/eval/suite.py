@@ -22,10 +22,7 @@ from the registry's key locator, so a suite reads like ``loco check`` reads a re
 from __future__ import annotations
 
 import difflib
-import re
-import tomllib
 import typing
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,12 +31,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from loco_tui.eval.checkers import CHECK_TYPES, Check
 from loco_tui.eval.strategies import parse_strategy
-from loco_tui.registry.load import ConfigIssue, format_path
 from loco_tui.registry.locate import index_keys
-
-KeyPath = tuple[str | int, ...]
-
-_TOML_POS = re.compile(r"\(at line (\d+), column (\d+)\)$")
+from loco_tui.registry.toml_file import (
+    ConfigError,
+    ConfigIssue,
+    KeyPath,
+    format_path,
+    parse_toml,
+    read_toml_text,
+    walk_location,
+)
 
 
 class _Strict(BaseModel):
@@ -97,49 +98,20 @@ class Suite:
         raise KeyError(case_id)
 
 
-class SuiteError(Exception):
+class SuiteError(ConfigError):
     """A suite that cannot be used; ``issues`` lists every problem found, with lines."""
-
-    def __init__(self, issues: Sequence[ConfigIssue]) -> None:
-        self.issues = list(issues)
-        super().__init__(str(self))
-
-    def __str__(self) -> str:
-        return "\n".join(str(issue) for issue in self.issues)
 
 
 def load_suite(path: Path | str) -> Suite:
     """Read and validate a suite file; SuiteError lists every problem in it."""
     path = Path(path)
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except FileNotFoundError:
-        raise SuiteError([ConfigIssue(str(path), None, None, "file not found")]) from None
-    except IsADirectoryError:
-        raise SuiteError([ConfigIssue(str(path), None, None, "is a directory, not a suite "
-                                      "file")]) from None
-    except UnicodeDecodeError as exc:
-        line = path.read_bytes()[: exc.start].count(b"\n") + 1
-        raise SuiteError([ConfigIssue(str(path), line, None, "not UTF-8 text")]) from None
-    except OSError as exc:
-        raise SuiteError([ConfigIssue(str(path), None, None,
-                                      f"cannot read: {exc.strerror or exc}")]) from None
+    text = read_toml_text(path, SuiteError)
     return load_suite_text(text, source=str(path), path=path)
 
 
 def load_suite_text(text: str, source: str = "<string>", path: Path | None = None) -> Suite:
     """Parse and validate suite TOML; ``source`` names the file in issues."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        message, line, column = str(exc), None, None
-        found = _TOML_POS.search(message)
-        if found:  # Python 3.11's tomllib says where only in its message
-            line, column = int(found.group(1)), int(found.group(2))
-            message = message[: found.start()].rstrip()
-        message = message[:1].lower() + message[1:]
-        raise SuiteError([ConfigIssue(source, line, column,
-                                      f"TOML syntax error: {message}")]) from None
+    data = parse_toml(text, source, SuiteError)
     index = None
 
     def at(loc: KeyPath, message: str) -> ConfigIssue:
@@ -181,36 +153,12 @@ def _known_keys() -> set[str]:
     return keys
 
 
-def _walk(loc: Sequence[Any], data: Any) -> KeyPath:
-    """A pydantic location as the key path written in the file (a discriminated union adds
-    the tag, ``check.number.expected``, which is not a key of the file)."""
-    path: list[str | int] = []
-    cur = data
-    for part in loc:
-        if isinstance(cur, dict) and isinstance(part, str):
-            if part in cur:
-                path.append(part)
-                cur = cur[part]
-                continue
-            if cur.get("type") == part:
-                continue
-            path.append(part)
-            cur = None
-            continue
-        if isinstance(cur, list) and isinstance(part, int) and 0 <= part < len(cur):
-            path.append(part)
-            cur = cur[part]
-            continue
-        path.append(part)
-        cur = None
-    return tuple(path)
-
-
 def _describe(exc: ValidationError, data: Any) -> list[tuple[KeyPath, str]]:
     out: list[tuple[KeyPath, str]] = []
     for err in exc.errors(include_url=False):
         kind = err["type"]
-        path = _walk(err["loc"], data)
+        held, rest = walk_location(err["loc"], data, tag="type")
+        path = (*held, *rest)
         ctx = err.get("ctx") or {}
         if kind == "missing":
             parent, key = path[:-1], path[-1]

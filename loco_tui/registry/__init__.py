@@ -14,7 +14,7 @@ from loco_tui.registry.discover import (
     load_configured,
     user_config_path,
 )
-from loco_tui.registry.load import ConfigIssue, RegistryError, load_registry, load_registry_text
+from loco_tui.registry.load import RegistryError, load_registry, load_registry_text
 from loco_tui.registry.overrides import (
     Overrides,
     apply_overrides,
@@ -33,6 +33,7 @@ from loco_tui.registry.saved import (
     saved_path,
 )
 from loco_tui.registry.schema import Registry
+from loco_tui.registry.toml_file import ConfigIssue
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

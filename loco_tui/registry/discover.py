@@ -26,8 +26,9 @@ from pathlib import Path
 
 import platformdirs
 
-from loco_tui.registry.load import ConfigIssue, RegistryError, load_registry, load_registry_text
+from loco_tui.registry.load import RegistryError, load_registry, load_registry_text
 from loco_tui.registry.schema import Registry
+from loco_tui.registry.toml_file import ConfigIssue
 
 CONFIG_NAME = "loco.toml"
 BUILTIN_SOURCE = "<built-in default>"

@@ -2,7 +2,8 @@
 
 Three passes, all of whose findings are reported together:
 
-1. ``tomllib`` parses the text (a syntax error stops here: one issue with its line/column);
+1. ``tomllib`` parses the text (``toml_file.parse_toml``: a syntax error stops here, one
+   issue with its line/column);
 2. pydantic validates the shape (each error becomes one issue at the line of the offending
    key, with the key path and a message in TOML words: table, array, key);
 3. ``Registry.reference_errors`` finds dangling names (each at its own key). When pass 2
@@ -12,15 +13,11 @@ Three passes, all of whose findings are reported together:
 
 from __future__ import annotations
 
-import ast
 import copy
 import difflib
-import re
-import tomllib
 import types
 import typing
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,12 +25,15 @@ from pydantic import BaseModel, ValidationError
 
 from loco_tui.registry.locate import KeyIndex, index_keys
 from loco_tui.registry.schema import Registry
-
-KeyPath = tuple[str | int, ...]
-
-_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
-_TOML_POS = re.compile(r"\(at line (\d+), column (\d+)\)$")
-_TOML_END = re.compile(r"\(at end of document\)$")
+from loco_tui.registry.toml_file import (
+    ConfigError,
+    ConfigIssue,
+    KeyPath,
+    format_path,
+    parse_toml,
+    read_toml_text,
+    walk_location,
+)
 
 # Registry sections whose entries other entries refer to, and the kind of name they hold.
 _SECTION_KIND = {
@@ -47,35 +47,8 @@ _SECTION_KIND = {
 }
 
 
-@dataclass(frozen=True)
-class ConfigIssue:
-    """One problem in a registry file, at a line when the line is known."""
-
-    path: str
-    line: int | None
-    column: int | None
-    message: str
-
-    def __str__(self) -> str:
-        if self.line is None:
-            return f"{self.path}: {self.message}"
-        if self.column is None:
-            return f"{self.path}:{self.line}: {self.message}"
-        return f"{self.path}:{self.line}:{self.column}: {self.message}"
-
-
-class RegistryError(Exception):
+class RegistryError(ConfigError):
     """A registry that cannot be used; ``issues`` lists every problem found."""
-
-    def __init__(self, issues: Sequence[ConfigIssue]) -> None:
-        self.issues: list[ConfigIssue] = list(issues)
-        super().__init__("\n".join(str(issue) for issue in self.issues))
-
-    def __str__(self) -> str:
-        return "\n".join(str(issue) for issue in self.issues)
-
-    def lines(self) -> list[str]:
-        return [str(issue) for issue in self.issues]
 
 
 # -- public entry points -------------------------------------------------------------------
@@ -84,24 +57,7 @@ class RegistryError(Exception):
 def load_registry(path: Path) -> Registry:
     """Read and validate a registry file; RegistryError lists every problem in it."""
     path = Path(path)
-    try:
-        # utf-8-sig: a BOM (some Windows editors add one) is not a syntax error.
-        text = path.read_bytes().decode("utf-8-sig")
-    except FileNotFoundError:
-        raise RegistryError([ConfigIssue(str(path), None, None, "file not found")]) from None
-    except IsADirectoryError:
-        raise RegistryError(
-            [ConfigIssue(str(path), None, None, "is a directory, not a TOML file")]
-        ) from None
-    except UnicodeDecodeError as exc:
-        line = path.read_bytes()[: exc.start].count(b"\n") + 1
-        raise RegistryError(
-            [ConfigIssue(str(path), line, None, "not UTF-8 text (TOML files are UTF-8)")]
-        ) from None
-    except OSError as exc:
-        raise RegistryError(
-            [ConfigIssue(str(path), None, None, f"cannot read: {exc.strerror or exc}")]
-        ) from None
+    text = read_toml_text(path, RegistryError)
     return load_registry_text(text, source=str(path))
 
 
@@ -120,7 +76,7 @@ def load_registry_text(text: str, source: str = "<string>") -> Registry:
 
 
 def _load_text(text: str, source: str) -> Registry:
-    data = _parse(text, source)
+    data = parse_toml(text, source, RegistryError)
     issues: list[ConfigIssue] = []
     index: KeyIndex | None = None
 
@@ -154,79 +110,14 @@ def _load_text(text: str, source: str) -> Registry:
     return registry
 
 
-# -- pass 1: syntax ------------------------------------------------------------------------
-
-
-def _parse(text: str, source: str) -> dict[str, Any]:
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        message = str(exc)
-        line = column = None
-        found = _TOML_POS.search(message)
-        if found:
-            line, column = int(found.group(1)), int(found.group(2))
-            message = message[: found.start()].rstrip()
-        elif _TOML_END.search(message):
-            line = text.count("\n") + (0 if text.endswith("\n") else 1)
-            message = message[: _TOML_END.search(message).start()].rstrip()  # type: ignore[union-attr]
-        message = _TOML_KEY_TUPLE.sub(_key_tuple_as_header, message)
-        message = f"TOML syntax error: {message[:1].lower()}{message[1:]}"
-        raise RegistryError([ConfigIssue(source, line, column, message)]) from None
-
-
-# tomllib names keys as Python tuples: "Cannot declare ('roles',) twice".
-_TOML_KEY_TUPLE = re.compile(r"\((?:'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|,\s*)+\)")
-
-
-def _key_tuple_as_header(found: re.Match[str]) -> str:
-    try:
-        keys = ast.literal_eval(found.group(0))
-    except (ValueError, SyntaxError):
-        return found.group(0)
-    if isinstance(keys, str):
-        keys = (keys,)
-    return f"[{format_path(keys)}]"
-
-
 # -- pass 2: shape -------------------------------------------------------------------------
 
 
-def format_path(loc: Sequence[str | int]) -> str:
-    """``("models", "qwen", "size")`` -> ``models.qwen.size``; indices as ``[0]``."""
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            key = part if _BARE_KEY.match(part) else '"' + part.replace('"', '\\"') + '"'
-            out += f".{key}" if out else key
-    return out
-
-
 def _walk(loc: Sequence[Any], data: Any) -> tuple[KeyPath, bool]:
-    """Map a pydantic error location onto the document: (path written in it, complete?).
-
-    Pydantic adds discriminator tags (``providers.x.ollama.host``) and union branch names
-    (``keep_alive.str``) to locations; those are not keys of the file and are dropped.
-    """
-    path: list[str | int] = []
-    cur = data
-    for part in loc:
-        if isinstance(cur, dict) and isinstance(part, str):
-            if part in cur:
-                path.append(part)
-                cur = cur[part]
-                continue
-            if cur.get("kind") == part:  # a discriminated union's tag
-                continue
-            return (*path, part), False
-        if isinstance(cur, list) and isinstance(part, int) and 0 <= part < len(cur):
-            path.append(part)
-            cur = cur[part]
-            continue
-        return (*path, part), False
-    return tuple(path), True
+    """A pydantic error location as the path written in the file, and whether the file
+    holds all of it (else the path ends at the first part it does not hold)."""
+    held, rest = walk_location(loc, data, tag="kind")
+    return ((*held, rest[0]) if rest else held), not rest
 
 
 def _toml_type(value: Any) -> str:

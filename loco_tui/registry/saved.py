@@ -33,7 +33,7 @@ import tomli_w
 from pydantic import Field, ValidationError
 
 from loco_tui.files import write_atomic
-from loco_tui.registry.load import ConfigIssue, _describe_validation, format_path
+from loco_tui.registry.load import _describe_validation
 from loco_tui.registry.locate import index_keys
 from loco_tui.registry.schema import (
     EnsembleConfig,
@@ -41,6 +41,7 @@ from loco_tui.registry.schema import (
     Registry,
     _Strict,
 )
+from loco_tui.registry.toml_file import ConfigIssue, format_path
 
 SUFFIX = ".ensembles.local.toml"
 BUILTIN_FILE = "builtin" + SUFFIX

@@ -24,10 +24,11 @@ import watchfiles
 
 from loco_tui.registry.discover import data_dir as default_data_dir
 from loco_tui.registry.discover import load_path
-from loco_tui.registry.load import ConfigIssue, RegistryError, load_registry
+from loco_tui.registry.load import RegistryError, load_registry
 from loco_tui.registry.overrides import load_overrides, resolve_overrides
 from loco_tui.registry.saved import merge_saved, saved_path
 from loco_tui.registry.schema import Registry
+from loco_tui.registry.toml_file import ConfigIssue
 
 
 def _read(path: Path) -> bytes | None:

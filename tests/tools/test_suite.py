@@ -124,6 +124,20 @@ def test_a_broken_suite_is_reported_at_its_lines(tmp_path: Path) -> None:
     assert second.endswith("cases[5].tool: a tool's name, or false")
 
 
+def test_a_suite_that_is_no_toml_or_no_text_says_where(tmp_path: Path) -> None:
+    """Read like the registry: a syntax error at its line and column, bytes that are not
+    UTF-8 at their line (these ended in a UnicodeDecodeError traceback before)."""
+    path = tmp_path / "bad.toml"
+    path.write_text('[tools.x]\ndescription = "open\n')
+    with pytest.raises(RegistryError) as err:
+        load_suite(path)
+    assert err.value.lines() == [f"{path}:2:20: TOML syntax error: illegal character '\\n'"]
+    path.write_bytes(b'name = "x"\n\xff\n')
+    with pytest.raises(RegistryError) as err:
+        load_suite(path)
+    assert err.value.lines() == [f"{path}:2: not UTF-8 text (TOML files are UTF-8)"]
+
+
 def test_values_are_compared_as_a_person_would() -> None:
     assert _same("Lyon", " lyon ") and not _same("Lyon", "Lyons")
     assert _same(["Ana", "Bruno"], ["bruno", "ANA"]) and not _same(["Ana"], ["Ana", "Bo"])
