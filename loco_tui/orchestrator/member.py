@@ -124,16 +124,15 @@ async def stream_member(
     fitted to it (oldest turns dropped first, announced with ``thread_trimmed``)."""
     last: MemberOutcome | None = None
     attempt = 0
+
+    def route(target: ModelTarget, reason: str, category: FailureCategory | None) -> None:
+        """Say why the next attempt follows the last one."""
+        ctx.emit(Route, role=spec.role, model=target.model_id, member=spec.member,
+                 reason=reason, category=category)
+
     for target in spec.chain:
         if last is not None:
-            ctx.emit(
-                Route,
-                role=spec.role,
-                model=target.model_id,
-                member=spec.member,
-                reason=f"fallback: {last.model} failed ({last.category})",
-                category=last.category,
-            )
+            route(target, f"fallback: {last.model} failed ({last.category})", last.category)
         attempt += 1
         via = await tools_via(spec.tools, target)
         last = await _attempt(ctx, spec, target, attempt, timeouts, budget, spec.structured,
@@ -141,29 +140,15 @@ async def stream_member(
         if last.tools_refused:
             # A server (or model) that takes no tools in the request: the same model, with
             # the tools described in its system prompt instead.
-            ctx.emit(
-                Route,
-                role=spec.role,
-                model=target.model_id,
-                member=spec.member,
-                reason=f"retry with the tools described in the prompt: {target.model_id} "
-                f"refused them in the request ({last.message})",
-                category=last.category,
-            )
+            route(target, f"retry with the tools described in the prompt: {target.model_id} "
+                  f"refused them in the request ({last.message})", last.category)
             attempt += 1
             last = await _attempt(ctx, spec, target, attempt, timeouts, budget,
                                   spec.structured, "prompt")
         if last.refused:
             # A server that cannot constrain its output: the same model, asked plainly.
-            ctx.emit(
-                Route,
-                role=spec.role,
-                model=target.model_id,
-                member=spec.member,
-                reason=f"retry without the JSON schema: {target.model_id} refused it "
-                f"({last.message})",
-                category=last.category,
-            )
+            route(target, f"retry without the JSON schema: {target.model_id} refused it "
+                  f"({last.message})", last.category)
             attempt += 1
             last = await _attempt(ctx, spec, target, attempt, timeouts, budget, None,
                                   last.tools_via)
