@@ -1,13 +1,15 @@
-"""Shared fixtures: fake model servers on loopback, registries pointing at them, and a
-test environment that never reads the developer's own config or data."""
+"""Shared fixtures: fake model servers on loopback, registries pointing at them, a fresh
+store per test, and a test environment that never reads the developer's own config or data."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from loco_tui.store import Store
 from loco_tui.testing.fake_ollama import FakeOllama
 from loco_tui.testing.fake_openai import FakeOpenAI
 from loco_tui.testing.script import Script
@@ -57,4 +59,15 @@ def openai_server() -> Iterator[Callable[..., FakeOpenAI]]:
         server.stop()
 
 
-# Kept for the suites that import it from here; new tests import from tests.common.
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    """A fresh database file per test."""
+    return tmp_path / "loco.db"
+
+
+@pytest.fixture
+async def store(db_path: Path) -> AsyncIterator[Store]:
+    """The store on ``db_path``, opened for the test and closed after it."""
+    opened = await Store.open(db_path)
+    yield opened
+    await opened.aclose()
