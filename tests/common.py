@@ -95,22 +95,24 @@ def loco(*args: str, cwd: Path | None = None, timeout: float = 60,
 
 
 class Terminal:
-    """`loco ARGS` on a pseudo-terminal, as a person's terminal runs it: everything the
-    process writes is kept as raw bytes, to check what would reach the terminal."""
+    """`loco ARGS` (or ``python -m MODULE ARGS``) on a pseudo-terminal, as a person's
+    terminal runs it: everything the process writes is kept as raw bytes, to check what
+    would reach the terminal."""
 
     def __init__(self, *args: str, cols: int = 120, rows: int = 40,
-                 env: dict[str, str] | None = None, cwd: Path | None = None) -> None:
+                 env: dict[str, str] | None = None, cwd: Path | None = None,
+                 module: str = "loco_tui") -> None:
         import fcntl
         import struct
         import termios
 
         self.master, slave = pty.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
-        full_env = env or loco_env()
+        full_env = {**(env or loco_env())}
         full_env.setdefault("TERM", "xterm-256color")
         full_env["COLUMNS"], full_env["LINES"] = str(cols), str(rows)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "loco_tui", *args], stdin=slave, stdout=slave,
+            [sys.executable, "-m", module, *args], stdin=slave, stdout=slave,
             stderr=slave, env=full_env, cwd=cwd, close_fds=True, start_new_session=True,
         )
         os.close(slave)

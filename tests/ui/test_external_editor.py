@@ -5,73 +5,11 @@ without sending it; Enter then sends it, and the host writes what was sent to a 
 from __future__ import annotations
 
 import os
-import pty
-import select
-import subprocess
-import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-
-
-class HostOnTerminal:
-    """``python -m tests.ui.hosts editor OUT TEXT`` on a pseudo-terminal."""
-
-    def __init__(self, out: Path, text: str, env: dict[str, str]) -> None:
-        import fcntl
-        import struct
-        import termios
-
-        self.master, slave = pty.openpty()
-        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.ui.hosts", "editor", str(out), text],
-            stdin=slave, stdout=slave, stderr=slave, cwd=REPO, close_fds=True,
-            start_new_session=True, env={**env, "TERM": "xterm-256color"})
-        os.close(slave)
-        self.output = bytearray()
-
-    def pump(self, seconds: float) -> None:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([self.master], [], [], 0.05)
-            if not ready:
-                if self.proc.poll() is not None:
-                    return
-                continue
-            try:
-                chunk = os.read(self.master, 65536)
-            except OSError:
-                return
-            if not chunk:
-                return
-            self.output += chunk
-
-    def wait_for(self, condition: Callable[[], bool], timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if condition():
-                return True
-            self.pump(0.1)
-        return condition()
-
-    def write(self, data: bytes) -> None:
-        os.write(self.master, data)
-
-    def close(self) -> int | None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        os.close(self.master)
-        return self.proc.returncode
+from tests.common import REPO, Terminal
 
 
 def editor_script(tmp_path: Path, body: str) -> Path:
@@ -88,18 +26,22 @@ def terminal_env(tmp_path: Path) -> dict[str, str]:
     return env
 
 
-def run_ctrl_e(tmp_path: Path, env: dict[str, str], text: str) -> tuple[str, HostOnTerminal]:
+def run_ctrl_e(tmp_path: Path, env: dict[str, str], text: str) -> tuple[str, Terminal]:
     out, marker = tmp_path / "sent.txt", tmp_path / "editor-ran"
-    host = HostOnTerminal(out, text, env)
+    host = Terminal("editor", str(out), text, module="tests.ui.hosts", cols=80, rows=24,
+                    env={**env, "TERM": "xterm-256color"}, cwd=REPO)
     try:
         # The app is up once it has drawn its footer.
-        assert host.wait_for(lambda: b"palette" in host.output, 20), bytes(host.output)
+        host.read_until(lambda shown: b"palette" in shown, 20)
+        assert b"palette" in host.output, bytes(host.output)
         host.write(b"\x05")  # Ctrl+E
-        assert host.wait_for(marker.exists, 20), "the editor never ran"
-        host.pump(0.5)  # the app resumes and loads the file
+        host.read_until(lambda _: marker.exists(), 20)
+        assert marker.exists(), "the editor never ran"
+        host.read(0.5)  # the app resumes and loads the file
         host.write(b"\r")  # Enter sends whatever the box holds now
-        assert host.wait_for(out.exists, 20), bytes(host.output[-2000:])
-        host.wait_for(lambda: host.proc.poll() is not None, 10)
+        host.read_until(lambda _: out.exists(), 20)
+        assert out.exists(), bytes(host.output[-2000:])
+        host.read_until(lambda _: host.proc.poll() is not None, 10)
         return out.read_text("utf-8"), host
     finally:
         host.close()
