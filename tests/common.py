@@ -222,3 +222,9 @@ async def type_prompt(pilot, text: str) -> None:
     await pilot.click("#prompt")
     await pilot.press(*text)
     await pilot.press("enter")
+
+
+async def ask(app, pilot, text: str) -> None:
+    """Send ``text`` as a person would and wait until the run's answer is on screen."""
+    await type_prompt(pilot, text)
+    await settle(app, pilot)

@@ -7,7 +7,7 @@ from textual.widgets import Static
 
 from loco_tui.events import Parse
 from loco_tui.testing.script import Reply
-from tests.common import ENSEMBLE, SIZE, booted, make_app, settle, trio_script, type_prompt
+from tests.common import ENSEMBLE, SIZE, ask, booted, make_app, trio_script
 from tests.tools.hosts import InspectorHost
 from tests.tools.support import TOOLS
 
@@ -29,8 +29,7 @@ async def test_a_run_with_tools_shows_each_members_checks_in_the_parse_trace(oll
     app = make_app(server.url, BODY)
     async with app.run_test(size=SIZE) as pilot:
         await booted(app, pilot)
-        await type_prompt(pilot, "weather in Paris?")
-        await settle(app, pilot)
+        await ask(app, pilot, "weather in Paris?")
         parsed = app._parsed  # what the app hands the parse-trace screens
         assert [e.kind for e in parsed["m1"] if e.kind == "schema_check"] == ["schema_check"]
         assert any(e.kind == "call_delta" for e in parsed["m2"])

@@ -11,6 +11,7 @@ from loco_tui.widgets.prompt_editor import PromptEditor
 from tests.common import (
     ENSEMBLE,
     SIZE,
+    ask,
     booted,
     make_app,
     provider_toml,
@@ -27,8 +28,7 @@ async def test_typing_a_prompt_fills_every_pane(ollama_server):
     app = make_app(server.url)
     async with app.run_test(size=SIZE) as pilot:
         await booted(app, pilot)
-        await type_prompt(pilot, "dedupe a list")
-        await settle(app, pilot)
+        await ask(app, pilot, "dedupe a list")
         panes = {p.member: p for p in app.query(MemberPane)}
         assert set(panes) == {"m1", "m2", "m3", "judge"}
         assert panes["m1"].text == "Alpha says use a set."
@@ -50,8 +50,7 @@ async def test_a_failed_member_shows_its_category_and_the_run_goes_on(ollama_ser
     app = make_app(server.url)
     async with app.run_test(size=SIZE) as pilot:
         await booted(app, pilot)
-        await type_prompt(pilot, "go")
-        await settle(app, pilot)
+        await ask(app, pilot, "go")
         panes = {p.member: p for p in app.query(MemberPane)}
         assert panes["m2"].has_class("-failed")
         assert "model_missing" in panes["m2"].status
@@ -99,8 +98,7 @@ async def test_ctrl_t_picks_a_target_from_a_filtered_list(ollama_server):
         assert app._target.label == "role coder"
         assert len(app.query("#members MemberPane")) == 1
         assert not app.query_one("#judge").display
-        await type_prompt(pilot, "fix it")
-        await settle(app, pilot)
+        await ask(app, pilot, "fix it")
         panes = list(app.query("#members MemberPane"))
         assert [p.member for p in panes] == ["coder"]
         assert panes[0].text == "Alpha says use a set."
@@ -182,8 +180,7 @@ async def test_ctrl_r_switches_the_model_a_role_uses_first_without_touching_the_
         assert app.controller.registry.roles["coder"] == ["beta", "alpha"]
         # The switch is live: the next run of the role starts on beta.
         app._target = next(t for t in app._targets if t.label == "role coder")
-        await type_prompt(pilot, "go")
-        await settle(app, pilot)
+        await ask(app, pilot, "go")
         assert [p.text for p in app.query("#members MemberPane")] == [
             "Beta says sort first then scan."]
     assert path.read_bytes() == before  # the user's file, comments and all, is untouched
@@ -199,8 +196,7 @@ async def test_ctrl_o_shows_how_the_parser_read_each_reply(ollama_server):
     app = make_app(server.url)
     async with app.run_test(size=SIZE) as pilot:
         await booted(app, pilot)
-        await type_prompt(pilot, "read main.go")
-        await settle(app, pilot)
+        await ask(app, pilot, "read main.go")
         await pilot.press("ctrl+o")
         await pilot.pause()
         shown = str(app.screen.query_one("#parse-trace", Static).render())

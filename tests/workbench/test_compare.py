@@ -16,6 +16,7 @@ from loco_tui.widgets.member_pane import MemberPane
 from tests.common import (
     ENSEMBLE,
     SIZE,
+    ask,
     booted,
     make_app,
     settle,
@@ -38,8 +39,7 @@ async def test_a_blind_comparison_hides_every_model_name_until_the_vote(ollama_s
     app = make_app(server.url, ENSEMBLE + "blind = true\n")
     async with app.run_test(size=SIZE) as pilot:
         await booted(app, pilot)
-        await type_prompt(pilot, "dedupe a list")
-        await settle(app, pilot)
+        await ask(app, pilot, "dedupe a list")
         shown = screen_text(app)
         leaked = [name for name in MODEL_NAMES if name in shown]
         assert leaked == [], leaked
@@ -65,8 +65,7 @@ async def test_f4_makes_the_next_run_blind(ollama_server):
         await booted(app, pilot)
         app.set_focus(None)
         await pilot.press("f4")
-        await type_prompt(pilot, "dedupe a list")
-        await settle(app, pilot)
+        await ask(app, pilot, "dedupe a list")
         assert app.current.blind and not app.current.revealed
         assert "alpha" not in screen_text(app)
 
@@ -76,8 +75,7 @@ async def test_votes_of_every_kind_are_stored(ollama_server):
     app = make_app(server.url)
     async with app.run_test(size=SIZE) as pilot:
         await booted(app, pilot)
-        await type_prompt(pilot, "dedupe a list")
-        await settle(app, pilot)
+        await ask(app, pilot, "dedupe a list")
         run_id = app.current.run_id
         app.set_focus(None)
         for key, kind in (("equals_sign", "tie"), ("0", "all_bad"), ("3", "pick")):
@@ -114,8 +112,7 @@ base_url = "{other.base_url}"
         options.select(keys[keys.index("local\x00gamma:1b")])
         await pilot.press("enter")
         await until(pilot, lambda: app._target.kind == "picked")
-        await type_prompt(pilot, "dedupe a list")
-        await settle(app, pilot)
+        await ask(app, pilot, "dedupe a list")
         texts = sorted(p.text for p in app.query("#members MemberPane"))
         assert texts == ["Delta answers.", "Gamma says a dict keeps order."]
         assert "verdict" in app.trace.text  # the current judge judged
@@ -184,8 +181,7 @@ async def test_the_leaderboard_screen_shows_both_boards(ollama_server):
     app = make_app(server.url)
     async with app.run_test(size=SIZE) as pilot:
         await booted(app, pilot)
-        await type_prompt(pilot, "dedupe a list")
-        await settle(app, pilot)
+        await ask(app, pilot, "dedupe a list")
         app.set_focus(None)
         await pilot.press("f6")
         await until(pilot, lambda: isinstance(app.screen, LeaderboardScreen))

@@ -10,7 +10,7 @@ from loco_tui.testing.script import Reply
 from loco_tui.widgets.member_pane import MemberPane
 from loco_tui.widgets.pane_document import PaneDocument
 from loco_tui.widgets.pane_styles import PaneStyles
-from tests.common import SIZE, booted, make_app, settle, trio_script, type_prompt, until
+from tests.common import SIZE, ask, booted, make_app, settle, trio_script, type_prompt, until
 
 MARKDOWN = """## Plan
 
@@ -63,8 +63,7 @@ judge = false
     app = make_app(server.url, body)
     async with app.run_test(size=(160, 48)) as pilot:
         await booted(app, pilot)
-        await type_prompt(pilot, "dedupe")
-        await settle(app, pilot)
+        await ask(app, pilot, "dedupe")
         panes = [p for p in app.query("#members MemberPane")]
         assert len(panes) == 4
         for pane, name in zip(panes, ("alpha", "beta", "gamma", "alpha"), strict=True):
@@ -81,8 +80,7 @@ async def test_copy_keys_put_the_answer_and_its_code_on_the_clipboard(ollama_ser
     app = make_app(server.url)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await booted(app, pilot)
-        await type_prompt(pilot, "dedupe")
-        await settle(app, pilot)
+        await ask(app, pilot, "dedupe")
         m1 = app.query_one("#members MemberPane", MemberPane)
         m1.focus()
         await pilot.press("c")
@@ -107,8 +105,7 @@ async def test_a_copied_reply_never_carries_a_live_control_sequence(ollama_serve
     app = make_app(server.url)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await booted(app, pilot)
-        await type_prompt(pilot, "x")
-        await settle(app, pilot)
+        await ask(app, pilot, "x")
         m1 = app.query_one("#members MemberPane", MemberPane)
         m1.focus()
         await pilot.press("c")
@@ -121,8 +118,7 @@ async def test_z_zooms_the_focused_pane_and_restores_it(ollama_server):
     app = make_app(server.url)
     async with app.run_test(size=SIZE) as pilot:
         await booted(app, pilot)
-        await type_prompt(pilot, "dedupe")
-        await settle(app, pilot)
+        await ask(app, pilot, "dedupe")
         m2 = list(app.query("#members MemberPane"))[1]
         m2.focus()
         await pilot.press("z")
@@ -139,8 +135,7 @@ async def test_tab_moves_between_panes_and_r_shows_the_raw_text(ollama_server):
     app = make_app(server.url)
     async with app.run_test(size=SIZE) as pilot:
         await booted(app, pilot)
-        await type_prompt(pilot, "dedupe")
-        await settle(app, pilot)
+        await ask(app, pilot, "dedupe")
         assert app.focused is app.prompt
         order = []
         for _ in range(4):
@@ -229,8 +224,7 @@ async def test_every_action_is_in_the_palette(ollama_server):
     app = make_app(server.url)
     async with app.run_test(size=SIZE) as pilot:
         await booted(app, pilot)
-        await type_prompt(pilot, "dedupe")
-        await settle(app, pilot)
+        await ask(app, pilot, "dedupe")
         titles = [c.title for c in app.get_system_commands(app.screen)]
         for wanted in ("Send the prompt", "Cancel the run", "Rerun the last prompt",
                        "Choose the target", "Switch a role's model", "New session", "History",

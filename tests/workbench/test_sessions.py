@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from loco_tui.store import Store
 from loco_tui.widgets.member_pane import MemberPane
-from tests.common import SIZE, booted, make_app, settle, trio_script, type_prompt, until
+from tests.common import SIZE, ask, booted, make_app, settle, trio_script, type_prompt, until
 
 
 def member_request(server, model: str = "beta:3b") -> dict:
@@ -19,12 +19,10 @@ async def test_a_follow_up_sees_the_conversation_and_earlier_turns_move_down(oll
     async with app.run_test(size=SIZE) as pilot:
         await booted(app, pilot)
         assert not app.transcript.display
-        await type_prompt(pilot, "dedupe a list")
-        await settle(app, pilot)
+        await ask(app, pilot, "dedupe a list")
         answer = app.session.turns[-1].answer
         assert answer == "Alpha says use a set."  # the judge picked m1 (label B)
-        await type_prompt(pilot, "make it shorter")
-        await settle(app, pilot)
+        await ask(app, pilot, "make it shorter")
         sent = member_request(server)["messages"]
         assert [m["content"] for m in sent] == ["dedupe a list", answer, "make it shorter"]
         assert app.transcript.display
@@ -39,16 +37,14 @@ async def test_ctrl_n_starts_a_new_session(ollama_server):
     app = make_app(server.url)
     async with app.run_test(size=SIZE) as pilot:
         await booted(app, pilot)
-        await type_prompt(pilot, "dedupe a list")
-        await settle(app, pilot)
+        await ask(app, pilot, "dedupe a list")
         first = app.session.id
         app.set_focus(None)
         await pilot.press("ctrl+n")
         await pilot.pause()
         assert app.session.id != first and app.session.turns == []
         assert not app.transcript.display
-        await type_prompt(pilot, "a fresh question")
-        await settle(app, pilot)
+        await ask(app, pilot, "a fresh question")
         sent = member_request(server)["messages"]
         assert [m["content"] for m in sent] == ["a fresh question"]
 
@@ -58,8 +54,7 @@ async def test_digit_keys_continue_with_another_pane(ollama_server):
     app = make_app(server.url)
     async with app.run_test(size=SIZE) as pilot:
         await booted(app, pilot)
-        await type_prompt(pilot, "dedupe a list")
-        await settle(app, pilot)
+        await ask(app, pilot, "dedupe a list")
         run_id = app.current.run_id
         await pilot.press("tab")  # out of the prompt: digits are for panes now
         await pilot.press("3")
@@ -71,8 +66,7 @@ async def test_digit_keys_continue_with_another_pane(ollama_server):
         detail = await app.store.run(run_id)
         assert [(v.by, v.winner) for v in detail.verdicts][-1] == ("human", "m3")
         app.prompt.focus()
-        await type_prompt(pilot, "shorter")
-        await settle(app, pilot)
+        await ask(app, pilot, "shorter")
         sent = member_request(server)["messages"]
         assert sent[1] == {"role": "assistant", "content": "Gamma says a dict keeps order."}
 
@@ -82,8 +76,7 @@ async def test_digits_typed_in_the_prompt_stay_text(ollama_server):
     app = make_app(server.url)
     async with app.run_test(size=SIZE) as pilot:
         await booted(app, pilot)
-        await type_prompt(pilot, "dedupe a list")
-        await settle(app, pilot)
+        await ask(app, pilot, "dedupe a list")
         await pilot.click("#prompt")
         await pilot.press("2", "q")
         assert app.prompt.text == "2q"
@@ -99,15 +92,12 @@ async def test_the_history_screen_searches_reopens_and_continues(ollama_server):
     app = make_app(server.url)
     async with app.run_test(size=SIZE) as pilot:
         await booted(app, pilot)
-        await type_prompt(pilot, "dedupe a list")
-        await settle(app, pilot)
-        await type_prompt(pilot, "make it shorter")
-        await settle(app, pilot)
+        await ask(app, pilot, "dedupe a list")
+        await ask(app, pilot, "make it shorter")
         kept = app.session.id
         app.set_focus(None)
         await pilot.press("ctrl+n")
-        await type_prompt(pilot, "something unrelated")
-        await settle(app, pilot)
+        await ask(app, pilot, "something unrelated")
         app.set_focus(None)
         await pilot.press("f2")
         await until(pilot, lambda: isinstance(app.screen, HistoryScreen))
@@ -124,8 +114,7 @@ async def test_the_history_screen_searches_reopens_and_continues(ollama_server):
         assert "› dedupe a list" in lines and "make it shorter" not in lines
         panes = {p.member: p for p in app.query(MemberPane)}
         assert panes["m1"].text == "Alpha says use a set."  # the last turn, re-rendered
-        await type_prompt(pilot, "and in Go?")
-        await settle(app, pilot)
+        await ask(app, pilot, "and in Go?")
         sent = [m["content"] for m in member_request(server)["messages"]]
         assert sent[0::2] == ["dedupe a list", "make it shorter", "and in Go?"]
     async with await Store.open() as store:
@@ -146,8 +135,7 @@ async def test_history_off_is_said_and_the_workbench_still_runs(ollama_server, t
         await booted(app, pilot)
         assert app.store is None
         assert "history off" in str(app.query_one(ModelSidebar).render())
-        await type_prompt(pilot, "dedupe a list")
-        await settle(app, pilot)
+        await ask(app, pilot, "dedupe a list")
         assert "run ok" in app.trace.text
         await type_prompt(pilot, "shorter")  # sessions still go on, in memory
         await settle(app, pilot)
