@@ -113,16 +113,14 @@ async def record_templates(path: Path) -> int:
                 for turn, text in enumerate(turns):
                     thread = tuple((await store.session(session_id)).turns) if turn else ()
                     controller = Controller(reg, pool=ProviderPool(
-                        reg, factory=scripted_factory(script(beta_fails=shape == 1))))
-                    recorder = store.recorder()
-                    controller.subscribe(recorder)
+                        reg, factory=scripted_factory(script(beta_fails=shape == 1))),
+                        store=store)
                     await controller.run(RunRequest(
                         text, role="coder" if shape == 0 else None,
                         ensemble=None if shape == 0 else "duo",
                         session=session_id, turn=turn, thread=thread), seed=turn)
-                    await recorder.aclose()
                     await controller.aclose()
-                    assert recorder.error is None, recorder.error
+                    assert controller.history_error is None, controller.history_error
                 count += 1
     return count
 

@@ -79,20 +79,14 @@ def trio(judge: Reply, **members: Reply) -> Script:
 async def run(registry: Registry, request: RunRequest, *, seed: int = 7,
               store: Store | None = None) -> list[Event]:
     """Run ``request`` through a real Controller; every event (recorded when ``store``)."""
-    controller = Controller(registry)
+    controller = Controller(registry, store=store)
     events: list[Event] = []
     controller.subscribe(events.append)
-    recorder = store.recorder() if store is not None else None
-    if recorder is not None:
-        controller.subscribe(recorder)
     try:
         await controller.run(request, seed=seed)
-        if recorder is not None:
-            await recorder.aclose()
     finally:
         await controller.aclose()
-    if recorder is not None:
-        assert recorder.error is None, recorder.error
+    assert controller.history_error is None, controller.history_error
     return events
 
 

@@ -88,20 +88,17 @@ class Recorded:
 
 
 async def record(store: Store, registry: Registry, request: RunRequest, *,
-                 seed: int = 7, interval_s: float = 0.5) -> Recorded:
-    """Run ``request`` through a real Controller with a Recorder subscribed, as the
-    controller will: every event to the recorder, a flush at run end."""
-    controller = Controller(registry)
+                 seed: int = 7) -> Recorded:
+    """Run ``request`` through a real Controller recording into ``store`` (every event to
+    its recorder, the rest written when the controller closes)."""
+    controller = Controller(registry, store=store)
     events: list[Event] = []
     controller.subscribe(events.append)
-    recorder = store.recorder(interval_s=interval_s)
-    controller.subscribe(recorder)
     try:
         status = await controller.run(request, seed=seed)
-        await recorder.aclose()
     finally:
         await controller.aclose()
-    assert recorder.error is None, recorder.error
+    assert controller.history_error is None, controller.history_error
     return Recorded(status, events)
 
 

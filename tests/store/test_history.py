@@ -191,15 +191,12 @@ async def test_a_run_still_streaming_in_a_live_process_is_not_marked_interrupted
         ollama_server, store, db_path):
     server = ollama_server(script(alpha=Reply(pieces=tuple(f" w{i}" for i in range(200)),
                                               piece_delay_s=0.01)))
-    controller = Controller(registry_for(server.url, REGISTRY))
-    recorder = store.recorder()
-    controller.subscribe(recorder)
+    controller = Controller(registry_for(server.url, REGISTRY), store=store)
     run_id = controller.start(RunRequest("go", role="coder"))
     await asyncio.sleep(0.8)
-    await recorder.flush()
+    await controller.flush_history()
     async with await Store.open(db_path) as second:  # e.g. `loco history` meanwhile
         assert (await second.run(run_id)).run.status == "running"
     await controller.wait(run_id)
-    await recorder.aclose()
     await controller.aclose()
     assert (await store.run(run_id)).run.status == "ok"

@@ -61,17 +61,14 @@ async def record_session(store: Store, prompts: list[str], *, ensemble: str | No
     for turn, prompt in enumerate(prompts):
         thread = tuple((await store.session(session_id)).turns) if turn else ()
         controller = Controller(reg, pool=ProviderPool(
-            reg, factory=scripted_factory(script(beta_fails=beta_fails))))
-        recorder = store.recorder()
-        controller.subscribe(recorder)
+            reg, factory=scripted_factory(script(beta_fails=beta_fails))), store=store)
         try:
             await controller.run(RunRequest(
                 prompt, role=None if ensemble else role, ensemble=ensemble,
                 session=session_id, turn=turn, thread=thread), seed=1)
-            await recorder.aclose()
         finally:
             await controller.aclose()
-        assert recorder.error is None, recorder.error
+        assert controller.history_error is None, controller.history_error
     return session_id
 
 
