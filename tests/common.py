@@ -40,6 +40,18 @@ members = [{ model = "alpha", persona = "skeptic" }, { model = "beta" }, { model
 judge = "judge"
 """
 
+# A role of two models: the second is the first's fallback.
+FALLBACK_ROLE = """
+[models.first]
+provider = "local"
+model = "first:7b"
+[models.second]
+provider = "local"
+model = "second:1b"
+[roles]
+coder = ["first", "second"]
+"""
+
 
 def registry_for(url: str, body: str) -> Registry:
     """A registry whose provider `local` is the fake Ollama at ``url``; ``body`` adds the rest."""

@@ -22,21 +22,10 @@ from loco_tui.providers.base import Chunk, ProviderError, Timeouts
 from loco_tui.providers.ollama import OllamaProvider
 from loco_tui.providers.openai import LineSplitter, LineTooLong, OpenAIProvider
 from loco_tui.testing.script import Fault, Reply, Script
-from tests.common import registry_for
+from tests.common import FALLBACK_ROLE, registry_for
 
 FAST = Timeouts(connect=2, first_token=5, idle=5, total=30)
 MESSAGES = [{"role": "user", "content": "hi"}]
-
-ROLE = """
-[models.first]
-provider = "local"
-model = "first:7b"
-[models.second]
-provider = "local"
-model = "second:1b"
-[roles]
-coder = ["first", "second"]
-"""
 
 
 async def stream(provider, model: str = "m") -> tuple[list[Chunk], ProviderError | None]:
@@ -52,7 +41,7 @@ async def stream(provider, model: str = "m") -> tuple[list[Chunk], ProviderError
 
 
 async def run_role(url: str) -> tuple[str, list]:
-    controller = Controller(registry_for(url, ROLE))
+    controller = Controller(registry_for(url, FALLBACK_ROLE))
     events: list = []
     controller.subscribe(events.append)
     try:

@@ -10,18 +10,7 @@ import sys
 import time
 
 from loco_tui.testing.script import Fault, Reply, Script
-from tests.common import Terminal, loco, loco_env, write_config
-
-ROLE = """
-[models.first]
-provider = "local"
-model = "first:7b"
-[models.second]
-provider = "local"
-model = "second:1b"
-[roles]
-coder = ["first", "second"]
-"""
+from tests.common import FALLBACK_ROLE, Terminal, loco, loco_env, write_config
 
 
 def script(first: Reply, second: Reply | None = None) -> Script:
@@ -33,7 +22,7 @@ def script(first: Reply, second: Reply | None = None) -> Script:
 def test_a_lone_surrogate_in_a_reply_does_not_truncate_the_json_output(ollama_server, tmp_path):
     # The fake server writes the piece as JSON: "\ud83d" is a lone surrogate once decoded.
     server = ollama_server(script(Reply(pieces=("broken emoji ", "\ud83d", " and more."))))
-    config = write_config(tmp_path, server.url, ROLE)
+    config = write_config(tmp_path, server.url, FALLBACK_ROLE)
     result = loco("run", "hi", "--role", "coder", "--config", str(config), "--json")
     assert result.returncode == 0, result.stderr
     events = [json.loads(line) for line in result.stdout.splitlines()]
@@ -44,7 +33,7 @@ def test_a_lone_surrogate_in_a_reply_does_not_truncate_the_json_output(ollama_se
 
 def test_a_lone_surrogate_in_text_mode_too(ollama_server, tmp_path):
     server = ollama_server(script(Reply(pieces=("broken emoji ", "\ud83d", " and more."))))
-    config = write_config(tmp_path, server.url, ROLE)
+    config = write_config(tmp_path, server.url, FALLBACK_ROLE)
     result = loco("run", "hi", "--role", "coder", "--config", str(config))
     assert result.returncode == 0, result.stderr
     assert "broken emoji \ufffd and more." in result.stdout
@@ -56,7 +45,7 @@ def test_a_closed_stdout_cancels_the_run_and_exits_141_without_a_traceback(
 ):
     slow = Reply(pieces=tuple(f"word{i} " for i in range(2000)), piece_delay_s=0.01)
     server = ollama_server(script(slow))
-    config = write_config(tmp_path, server.url, ROLE)
+    config = write_config(tmp_path, server.url, FALLBACK_ROLE)
     proc = subprocess.Popen(
         [sys.executable, "-m", "loco_tui", "run", "hi", "--role", "coder", "--config",
          str(config), "--json"],
@@ -83,7 +72,7 @@ def test_a_closed_pipe_is_noticed_in_text_mode_even_while_nothing_is_printed(
     stops as soon as the reader goes away."""
     slow = Reply(pieces=tuple(f"word{i} " for i in range(2000)), piece_delay_s=0.01)
     server = ollama_server(script(slow))
-    config = write_config(tmp_path, server.url, ROLE)
+    config = write_config(tmp_path, server.url, FALLBACK_ROLE)
     proc = subprocess.Popen(
         [sys.executable, "-m", "loco_tui", "run", "hi", "--role", "coder", "--config",
          str(config)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=loco_env(),
@@ -99,7 +88,7 @@ def test_a_closed_pipe_is_noticed_in_text_mode_even_while_nothing_is_printed(
 
 
 def _run_then_signal(server_url: str, tmp_path, signum: int) -> tuple[int, list[dict], str]:
-    config = write_config(tmp_path, server_url, ROLE)
+    config = write_config(tmp_path, server_url, FALLBACK_ROLE)
     proc = subprocess.Popen(
         [sys.executable, "-m", "loco_tui", "run", "hi", "--role", "coder", "--config",
          str(config), "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -134,7 +123,7 @@ def test_a_fallback_mid_stream_is_marked_and_never_spliced_into_the_answer(
     dropped = Reply.text("Partial words from the first model that never finish",
                          fault=Fault.DROP, fault_after=5)
     server = ollama_server(script(dropped))
-    config = write_config(tmp_path, server.url, ROLE)
+    config = write_config(tmp_path, server.url, FALLBACK_ROLE)
     # On a pipe (not a terminal): only the answer is printed, under the model that wrote it.
     result = loco("run", "hi", "--role", "coder", "--config", str(config))
     assert result.returncode == 0, result.stderr
@@ -149,7 +138,7 @@ def test_on_a_terminal_the_failed_partial_reply_is_marked_incomplete(ollama_serv
     dropped = Reply.text("Partial words from the first model that never finish",
                          fault=Fault.DROP, fault_after=5, piece_delay_s=0.01)
     server = ollama_server(script(dropped))
-    config = write_config(tmp_path, server.url, ROLE)
+    config = write_config(tmp_path, server.url, FALLBACK_ROLE)
     term = Terminal("run", "hi", "--role", "coder", "--config", str(config))
     try:
         code = term.wait(20)
@@ -166,7 +155,7 @@ def test_on_a_terminal_the_failed_partial_reply_is_marked_incomplete(ollama_serv
 
 def test_a_reply_cut_by_the_token_limit_says_so(ollama_server, tmp_path):
     server = ollama_server(script(Reply.text("An answer that stops mid", finish_reason="length")))
-    config = write_config(tmp_path, server.url, ROLE)
+    config = write_config(tmp_path, server.url, FALLBACK_ROLE)
     result = loco("run", "hi", "--role", "coder", "--config", str(config))
     assert result.returncode == 0, result.stderr
     assert "CUT at the token limit" in result.stdout
