@@ -28,6 +28,17 @@ description = "Read a text file of the project."
 parameters = { type = "object", properties = { path = { type = "string" } }, required = ["path"] }
 """
 
+# One model whose role is offered both tools above.
+ASSISTANT_ROLE = """
+[models.qwen]
+provider = "local"
+model = "qwen3:8b"
+[roles]
+assistant = "qwen"
+[role_tools]
+assistant = ["get_weather", "read_file"]
+"""
+
 
 def openai_toml(base_url: str, name: str = "remote") -> str:
     return (f'[providers.{name}]\nkind = "openai"\nbase_url = "{base_url}"\n'

@@ -21,17 +21,7 @@ from loco_tui.registry.schema import ModelConfig
 from loco_tui.testing.fake_openai import LLAMA_CPP_TOOL_REFUSAL, VLLM_TOOL_REFUSAL
 from loco_tui.testing.fake_provider import scripted_factory
 from loco_tui.testing.script import Fault, Reply, Script
-from tests.tools.support import checks, parses, registry, run, system_prompt
-
-ROLE = """
-[models.qwen]
-provider = "local"
-model = "qwen3:8b"
-[roles]
-assistant = "qwen"
-[role_tools]
-assistant = ["get_weather", "read_file"]
-"""
+from tests.tools.support import ASSISTANT_ROLE, checks, parses, registry, run, system_prompt
 
 WEATHER = {"name": "get_weather", "arguments": {"city": "Paris", "unit": "celsius"}}
 DESCRIBED = '<tool_call>[{"name": "get_weather", "arguments": {"city": "Paris"}}]</tool_call>'
@@ -44,7 +34,7 @@ def native(*calls: dict[str, Any]) -> Reply:
 async def test_ollama_gets_the_tools_in_the_request_and_its_calls_are_checked(ollama_server):
     script = Script().add("qwen3:8b", Reply.text("Probably sunny.", with_tools=native(WEATHER)))
     server = ollama_server(script)
-    status, events = await run(registry(ollama=server.url, body=ROLE),
+    status, events = await run(registry(ollama=server.url, body=ASSISTANT_ROLE),
                                RunRequest("What is the weather in Paris?", role="assistant"))
 
     assert status == "ok"
@@ -67,8 +57,8 @@ async def test_openai_gets_the_tools_and_a_bad_native_call_fails_its_check(opena
     bad = {"name": "get_weather", "arguments": {"city": 7, "unit": "kelvin"}}
     script = Script().add("hermes-3", Reply.text("no tools here", with_tools=native(bad)))
     server = openai_server(script)
-    body = ROLE.replace('provider = "local"\nmodel = "qwen3:8b"',
-                        'provider = "remote"\nmodel = "hermes-3"')
+    body = ASSISTANT_ROLE.replace('provider = "local"\nmodel = "qwen3:8b"',
+                                  'provider = "remote"\nmodel = "hermes-3"')
     status, events = await run(registry(openai=server.base_url, body=body),
                                RunRequest("Weather?", role="assistant"))
 
@@ -87,7 +77,7 @@ async def test_a_model_without_tool_support_reads_them_in_its_system_prompt(olla
     bad = '<tool_call>[{"name": "read_file", "arguments": {}}]</tool_call>'
     script = Script(no_tools={"qwen3:8b"}).add("qwen3:8b", Reply.text(bad))
     server = ollama_server(script)
-    status, events = await run(registry(ollama=server.url, body=ROLE),
+    status, events = await run(registry(ollama=server.url, body=ASSISTANT_ROLE),
                                RunRequest("Show me setup.py", role="assistant"))
 
     assert status == "ok"
@@ -108,7 +98,8 @@ async def test_a_server_refusing_tools_is_asked_again_with_them_described(openai
                                                                           refusal):
     script = Script(no_tools={"tiny"}).add("tiny", Reply.text(DESCRIBED))
     server = openai_server(script, tool_refusal=refusal)
-    body = ROLE.replace('provider = "local"\nmodel = "qwen3:8b"', 'provider = "remote"\nmodel = "tiny"')
+    body = ASSISTANT_ROLE.replace('provider = "local"\nmodel = "qwen3:8b"',
+                                  'provider = "remote"\nmodel = "tiny"')
     controller = Controller(registry(openai=server.base_url, body=body))
     events: list[Event] = []
     controller.subscribe(events.append)
@@ -140,7 +131,7 @@ async def test_a_failure_that_is_not_about_tools_is_not_retried_without_them(oll
     # again with the tools described would only hide the real error.
     script = Script().add("qwen3:8b", Reply(fault=Fault.HTTP_500))
     server = ollama_server(script)
-    status, events = await run(registry(ollama=server.url, body=ROLE),
+    status, events = await run(registry(ollama=server.url, body=ASSISTANT_ROLE),
                                RunRequest("Weather?", role="assistant"))
     assert status == "failed"
     assert server.tools_sent() == [["get_weather", "read_file"]]
@@ -152,7 +143,8 @@ async def test_a_failure_that_is_not_about_tools_is_not_retried_without_them(oll
 async def test_forced_native_tools_refused_by_ollama_fall_back_to_the_prompt(ollama_server):
     script = Script(no_tools={"qwen3:8b"}).add("qwen3:8b", Reply.text(DESCRIBED))
     server = ollama_server(script)
-    body = ROLE.replace('model = "qwen3:8b"', 'model = "qwen3:8b"\ntool_calling = "native"')
+    body = ASSISTANT_ROLE.replace('model = "qwen3:8b"',
+                                  'model = "qwen3:8b"\ntool_calling = "native"')
     status, events = await run(registry(ollama=server.url, body=body),
                                RunRequest("Weather in Paris?", role="assistant"))
 
@@ -168,7 +160,8 @@ async def test_forced_native_tools_refused_by_ollama_fall_back_to_the_prompt(oll
 async def test_tool_calling_prompt_describes_them_even_to_a_model_that_takes_them(ollama_server):
     script = Script().add("qwen3:8b", Reply.text(DESCRIBED, with_tools=native(WEATHER)))
     server = ollama_server(script)
-    body = ROLE.replace('model = "qwen3:8b"', 'model = "qwen3:8b"\ntool_calling = "prompt"')
+    body = ASSISTANT_ROLE.replace('model = "qwen3:8b"',
+                                  'model = "qwen3:8b"\ntool_calling = "prompt"')
     status, events = await run(registry(ollama=server.url, body=body),
                                RunRequest("Weather in Paris?", role="assistant"))
     assert status == "ok"
@@ -184,7 +177,7 @@ async def test_a_provider_that_cannot_take_tools_gets_them_described() -> None:
         return Reply.text(DESCRIBED)
 
     script = Script().add("qwen3:8b", answer)
-    reg = registry(ollama="http://127.0.0.1:9", body=ROLE)
+    reg = registry(ollama="http://127.0.0.1:9", body=ASSISTANT_ROLE)
     controller = Controller(reg, pool=ProviderPool(reg, factory=scripted_factory(script)))
     events: list[Event] = []
     controller.subscribe(events.append)
@@ -198,7 +191,7 @@ async def test_a_provider_that_cannot_take_tools_gets_them_described() -> None:
 
 
 async def test_the_embedded_model_never_takes_tools_in_the_request() -> None:
-    reg = registry(ollama="http://127.0.0.1:9", body=ROLE)
+    reg = registry(ollama="http://127.0.0.1:9", body=ASSISTANT_ROLE)
     tools = ToolSet.from_registry(reg, ["get_weather"])
     provider = EmbeddedProvider("builtin")
     auto = ModelTarget("smol", ModelConfig(provider="builtin", model="smollm2"), "builtin",

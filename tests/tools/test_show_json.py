@@ -14,17 +14,8 @@ from loco_tui.controller import Controller
 from loco_tui.orchestrator import RunRequest
 from loco_tui.store import Store
 from loco_tui.testing.script import Reply, Script
-from tests.tools.support import registry
+from tests.tools.support import ASSISTANT_ROLE, registry
 
-ROLE = """
-[models.qwen]
-provider = "local"
-model = "qwen3:8b"
-[roles]
-assistant = "qwen"
-[role_tools]
-assistant = ["get_weather", "read_file"]
-"""
 REPLY = ("Reading it.\n<tool_call>\n"
          '{"name": "read_file", "arguments": {"path": "docs/notes/a-rather-long-file-name'
          '-for-previews.md", "lines": 3,}}\n</tool_call>\n'
@@ -34,7 +25,7 @@ REPLY = ("Reading it.\n<tool_call>\n"
 def record(url: str) -> str:
     async def go() -> str:
         async with await Store.open() as store:
-            controller = Controller(registry(ollama=url, body=ROLE), store=store)
+            controller = Controller(registry(ollama=url, body=ASSISTANT_ROLE), store=store)
             try:
                 run_id = controller.start(RunRequest("Show me the notes", role="assistant"))
                 await controller.wait(run_id)

@@ -10,17 +10,7 @@ from loco_tui.events import Delta, Parse
 from loco_tui.orchestrator import RunRequest
 from loco_tui.parser import parse_response
 from loco_tui.testing.script import Reply, Script
-from tests.tools.support import parses, registry, run
-
-ROLE = """
-[models.qwen]
-provider = "local"
-model = "qwen3:8b"
-[roles]
-assistant = "qwen"
-[role_tools]
-assistant = ["get_weather", "read_file"]
-"""
+from tests.tools.support import ASSISTANT_ROLE, parses, registry, run
 
 # Two calls, streamed three characters at a time, the second with a long argument.
 TEXT = (
@@ -51,7 +41,7 @@ async def test_call_deltas_are_forwarded_in_order_and_are_prefixes_of_the_final_
         ollama_server):
     pieces = tuple(TEXT[i:i + 3] for i in range(0, len(TEXT), 3))
     server = ollama_server(Script(no_tools={"qwen3:8b"}).add("qwen3:8b", Reply(pieces=pieces)))
-    status, events = await run(registry(ollama=server.url, body=ROLE),
+    status, events = await run(registry(ollama=server.url, body=ASSISTANT_ROLE),
                                RunRequest("Weather in São Paulo, and my notes?", role="assistant"))
     assert status == "ok"
     member = [e for e in events if isinstance(e, (Parse, Delta)) and e.member == "assistant"]
@@ -85,10 +75,10 @@ async def test_the_forwarded_trace_is_the_parsers_whole_text_trace(ollama_server
     finish() adds exactly what streaming had not yet said, nothing twice, nothing lost."""
     pieces = tuple(TEXT[i:i + 3] for i in range(0, len(TEXT), 3))
     server = ollama_server(Script(no_tools={"qwen3:8b"}).add("qwen3:8b", Reply(pieces=pieces)))
-    _, events = await run(registry(ollama=server.url, body=ROLE),
+    _, events = await run(registry(ollama=server.url, body=ASSISTANT_ROLE),
                           RunRequest("Weather?", role="assistant"))
     forwarded = [(e.kind, e.detail) for e in parses(events, "assistant") if e.kind not in EXTRA]
-    reg = registry(ollama=server.url, body=ROLE)
+    reg = registry(ollama=server.url, body=ASSISTANT_ROLE)
     schemas = {name: reg.tools[name].parameters for name in ("get_weather", "read_file")}
     whole = parse_response(TEXT, tools=schemas)
     expected = []
